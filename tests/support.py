@@ -1,0 +1,47 @@
+"""Helpers the tests share: workers with real activities (some replaced by fakes), unique ids."""
+
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from db.engine import Sessions
+from events.registry import Registry, registry
+from infra.worker import build_activities, build_worker
+from settings import Settings
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:12]}"
+
+
+def activity_name(fn: Callable[..., Any]) -> str:
+    definition = getattr(fn, "__temporal_activity_definition")
+    return str(definition.name)
+
+
+def make_worker(
+    client: Client,
+    sessions: Sessions,
+    task_queue: str,
+    *,
+    settings: Settings | None = None,
+    fakes: list[Callable[..., Any]] = (),  # type: ignore[assignment]
+    functions: Registry = registry,
+    **options: Any,
+) -> Worker:
+    """A worker with the real activities, except those replaced by a fake of the same name."""
+    settings = settings or Settings(environment="test")
+    real = build_activities(client, sessions, settings, functions, task_queue)
+    replaced = {activity_name(f) for f in fakes}
+    return build_worker(
+        client,
+        sessions,
+        settings,
+        functions,
+        task_queue,
+        activities=[a for a in real if activity_name(a) not in replaced] + list(fakes),
+        **options,
+    )

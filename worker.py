@@ -1,0 +1,33 @@
+"""The production worker: `python worker.py`. Runs every pipeline and keeps the cron schedules."""
+
+import asyncio
+import logging
+
+from db import create_engine, session_factory
+from events.registry import registry
+from infra.schedules import ensure_schedules
+from infra.temporal import connect_temporal
+from infra.worker import build_worker
+from settings import settings
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    client = await connect_temporal()
+    engine = create_engine(settings.database_url)
+    await ensure_schedules(client, registry, settings.task_queue, settings.schedule_time_zone)
+    worker = build_worker(client, session_factory(engine), settings, registry)
+    logging.getLogger("pipelines.worker").info(
+        "worker on task queue %s: %s", settings.task_queue, [f.id for f in registry.functions]
+    )
+    try:
+        await worker.run()
+    finally:
+        await engine.dispose()
+
+
+if __name__ == "__main__":
+    try:
+        asyncio.run(main())
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,122 @@
+"""A durable admission gate: one workflow per (function, kind, key) that grants runs permission to
+proceed, in arrival order. Because the gate is a single workflow, its limit holds across any
+number of worker processes.
+
+- concurrency: at most `limit` holders at once; a holder keeps its permit until it releases it.
+- throttle: at most `limit` grants in any window of `period_seconds`.
+"""
+
+import asyncio
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel
+from temporalio import workflow
+
+GRANTED_SIGNAL = "gate-granted"
+MAX_HISTORY = 5_000
+
+
+def gate_id(function_id: str, kind: str, key: str) -> str:
+    return f"gate/{function_id}/{kind}/{key}"
+
+
+class Acquire(BaseModel):
+    holder: str
+    limit: int
+    period_seconds: float | None = None
+
+
+class GateState(BaseModel):
+    gate_id: str
+    limit: int
+    period_seconds: float | None = None  # None: concurrency, otherwise throttle
+    queue: list[str] = []
+    holders: list[str] = []
+    grants: list[datetime] = []
+
+
+@workflow.defn(name="gate")
+class GateWorkflow:
+    @workflow.init
+    def __init__(self, state: GateState) -> None:
+        self.state = state
+        self.changed = False
+
+    @workflow.signal
+    def acquire(self, request: Acquire) -> None:
+        # The latest configured limit wins, so an operator can change it without a deploy.
+        self.state.limit = request.limit
+        self.state.period_seconds = request.period_seconds
+        holder = request.holder
+        if holder not in self.state.queue and holder not in self.state.holders:
+            self.state.queue.append(holder)
+            self.changed = True
+
+    @workflow.signal
+    def release(self, holder: str) -> None:
+        if holder in self.state.holders:
+            self.state.holders.remove(holder)
+        if holder in self.state.queue:
+            self.state.queue.remove(holder)
+        self.changed = True
+
+    @workflow.query
+    def status(self) -> GateState:
+        return self.state
+
+    @workflow.run
+    async def run(self, state: GateState) -> None:
+        while True:
+            self._forget_old_grants()
+            await self._grant()
+            if not self.state.queue and not self.state.holders and not self.state.grants:
+                return
+            if (
+                workflow.info().is_continue_as_new_suggested()
+                or workflow.info().get_current_history_length() > MAX_HISTORY
+            ):
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self.state)
+            self.changed = False
+            try:
+                await workflow.wait_condition(lambda: self.changed, timeout=self._next_expiry())
+            except TimeoutError:
+                pass
+
+    async def _grant(self) -> None:
+        granted: list[str] = []
+        while self.state.queue and self._has_room():
+            holder = self.state.queue.pop(0)
+            granted.append(holder)
+            if self.state.period_seconds is None:
+                self.state.holders.append(holder)
+            else:
+                self.state.grants.append(workflow.now())
+        results = await asyncio.gather(
+            *(
+                workflow.get_external_workflow_handle(h).signal(GRANTED_SIGNAL, self.state.gate_id)
+                for h in granted
+            ),
+            return_exceptions=True,
+        )
+        for holder, result in zip(granted, results, strict=True):
+            # A holder that no longer exists cannot release: free its place now.
+            if isinstance(result, BaseException) and holder in self.state.holders:
+                self.state.holders.remove(holder)
+
+    def _has_room(self) -> bool:
+        if self.state.period_seconds is None:
+            return len(self.state.holders) < self.state.limit
+        self._forget_old_grants()
+        return len(self.state.grants) < self.state.limit
+
+    def _forget_old_grants(self) -> None:
+        if self.state.period_seconds is not None:
+            horizon = workflow.now() - timedelta(seconds=self.state.period_seconds)
+            self.state.grants = [t for t in self.state.grants if t > horizon]
+
+    def _next_expiry(self) -> timedelta | None:
+        if self.state.period_seconds is None or not self.state.grants:
+            return None
+        expiry = min(self.state.grants) + timedelta(seconds=self.state.period_seconds)
+        return max(expiry - workflow.now(), timedelta(milliseconds=1))
