@@ -14,6 +14,7 @@ if TYPE_CHECKING:
 
 
 class PermitRequest(BaseModel):
+    task_queue: str
     function_id: str
     kind: Literal["throttle", "concurrency"]
     key: str
@@ -21,7 +22,7 @@ class PermitRequest(BaseModel):
 
     @property
     def gate_id(self) -> str:
-        return gate_id(self.function_id, self.kind, self.key)
+        return gate_id(self.task_queue, self.function_id, self.kind, self.key)
 
 
 class GateActivities:

@@ -16,8 +16,9 @@ GRANTED_SIGNAL = "gate-granted"
 MAX_HISTORY = 5_000
 
 
-def gate_id(function_id: str, kind: str, key: str) -> str:
-    return f"gate/{function_id}/{kind}/{key}"
+def gate_id(task_queue: str, function_id: str, kind: str, key: str) -> str:
+    # Per task queue: a gate lives where the workers that serve its function poll.
+    return f"gate/{task_queue}/{function_id}/{kind}/{key}"
 
 
 class Acquire(BaseModel):

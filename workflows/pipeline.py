@@ -148,6 +148,7 @@ class Pipeline:
         limits = (("throttle", spec.throttle), ("concurrency", spec.concurrency))
         return [
             PermitRequest(
+                task_queue=workflow.info().task_queue,
                 function_id=spec.id,
                 kind=kind,  # type: ignore[arg-type]
                 key=lookup(data, limit.key) if limit.key else "",

@@ -1,0 +1,41 @@
+# Two commands on a fresh machine: `make dev` runs everything, `make test` runs the whole suite.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+
+.PHONY: install dev api worker migrate test lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+migrate: install
+	$(VENV)/bin/alembic upgrade heads
+
+# Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API; Ctrl-C stops all of it.
+dev: migrate
+	$(PY) -m infra.dev
+
+api: migrate
+	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000
+
+worker: migrate
+	$(PY) worker.py
+
+test: install
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy .
+
+bench: install
+	$(PY) -m bench.ingest
+
+clean:
+	rm -rf .data

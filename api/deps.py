@@ -1,0 +1,39 @@
+from typing import Annotated
+
+from fastapi import Depends, Request
+from temporalio.client import Client
+
+from api.services import Services
+from db.engine import Sessions
+from events.router import Router
+from settings import Settings
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_router(services: ServicesDep) -> Router:
+    return services.router
+
+
+def get_sessions(services: ServicesDep) -> Sessions:
+    return services.sessions
+
+
+def get_settings(services: ServicesDep) -> Settings:
+    return services.settings
+
+
+def get_client(services: ServicesDep) -> Client:
+    return services.client
+
+
+RouterDep = Annotated[Router, Depends(get_router)]
+SessionsDep = Annotated[Sessions, Depends(get_sessions)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+ClientDep = Annotated[Client, Depends(get_client)]

@@ -1,0 +1,48 @@
+"""The API in-process against the session's dev server, with a worker on a fresh task queue."""
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from api.main import create_app
+from db.engine import Sessions
+from settings import Settings
+from tests.support import make_worker
+
+
+@dataclass
+class Api:
+    http: httpx.AsyncClient
+    app: FastAPI
+    client: Client
+    sessions: Sessions
+    settings: Settings
+
+
+@pytest.fixture
+def api_settings(database_url: str, task_queue: str) -> Settings:
+    return Settings(environment="development", database_url=database_url, task_queue=task_queue)
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+) -> AsyncIterator[Api]:
+    async def connect() -> Client:
+        return dev_env.client
+
+    app = create_app(api_settings, connect=connect)
+    worker = make_worker(dev_env.client, sessions, api_settings.task_queue, settings=api_settings)
+    async with (
+        app.router.lifespan_context(app),
+        worker,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield Api(http, app, dev_env.client, sessions, api_settings)

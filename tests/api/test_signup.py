@@ -1,0 +1,133 @@
+"""Sign-up end to end: the API, the router's fan-out, both pipelines, the database and outbox."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+from temporalio.client import WorkflowExecutionStatus
+
+from db.models import AnalyticsEvent, EventRecord, OutboxMessage, User, Workspace, WorkspaceSetting
+from tests.api.conftest import Api
+from tests.support import unique
+
+
+async def wait_for_runs(api: Api, event_id: str, timeout: float = 30) -> list[dict[str, Any]]:
+    """Poll the event log until every run the event started has completed."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        response = await api.http.get(f"/api/events/{event_id}")
+        assert response.status_code == 200, response.text
+        runs: list[dict[str, Any]] = response.json()["runs"]
+        if runs and all(r["status"] == "COMPLETED" for r in runs):
+            return runs
+        assert asyncio.get_running_loop().time() < deadline, runs
+        await asyncio.sleep(0.2)
+
+
+async def test_signup_runs_both_pipelines_and_records_everything(api: Api) -> None:
+    email = f"{unique('ada')}@example.com"
+    response = await api.http.post(
+        "/api/auth/signup", json={"email": email, "name": "Ada", "plan": "pro"}
+    )
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["status"] == "created"
+    user_id = body["userId"]
+
+    runs = await wait_for_runs(api, f"signup-{user_id}")
+    assert {r["functionId"] for r in runs} >= {"provision-account", "send-welcome-email"}
+
+    async with api.sessions() as session:
+        user = (await session.scalars(select(User).where(User.id == user_id))).one()
+        workspace = (await session.scalars(select(Workspace).where(Workspace.user_id == user_id))).one()
+        settings_count = await session.scalar(
+            select(func.count()).where(WorkspaceSetting.workspace_id == workspace.id)
+        )
+        email_row = (
+            await session.scalars(select(OutboxMessage).where(OutboxMessage.recipient == email))
+        ).one()
+        tracked = (
+            await session.scalars(select(AnalyticsEvent).where(AnalyticsEvent.user_id == user_id))
+        ).one()
+        trial = (
+            await session.scalars(
+                select(EventRecord).where(
+                    EventRecord.name == "user/trial.started",
+                    EventRecord.data["userId"].as_string() == user_id,
+                )
+            )
+        ).one()
+    assert (user.name, user.plan) == ("Ada", "pro")
+    assert workspace.name == "Ada's Workspace"
+    assert settings_count == 3
+    assert "Welcome to SaaS App, Ada!" in email_row.body and "<strong>pro</strong>" in email_row.body
+    assert email_row.transport == "outbox"
+    assert tracked.name == "welcome_email_sent"
+    trial_end = datetime.fromisoformat(trial.data["trialEndDate"].replace("Z", "+00:00"))
+    assert abs(trial_end - (datetime.now(UTC) + timedelta(days=14))) < timedelta(minutes=5)
+
+    outbox = (await api.http.get("/api/dev/outbox", params={"to": email})).json()
+    assert [m["subject"] for m in outbox] == ["Welcome to SaaS App, Ada!"]
+
+
+async def test_signup_steps_are_visible_by_their_seed_ids(api: Api) -> None:
+    response = await api.http.post(
+        "/api/auth/signup", json={"email": f"{unique('grace')}@example.com", "name": "Grace"}
+    )
+    user_id = response.json()["userId"]
+    runs = {r["functionId"]: r for r in await wait_for_runs(api, f"signup-{user_id}")}
+
+    async def step_ids(workflow_id: str) -> list[str]:
+        handle = api.client.get_workflow_handle(workflow_id)
+        return [
+            e.user_metadata.summary.data.decode().strip('"')
+            async for e in handle.fetch_history_events()
+            if e.HasField("activity_task_scheduled_event_attributes")
+        ]
+
+    assert await step_ids(runs["provision-account"]["workflowId"]) == [
+        "create-user-record",
+        "create-workspace",
+        "seed-defaults",
+        "start-trial",
+    ]
+    assert await step_ids(runs["send-welcome-email"]["workflowId"]) == [
+        "render-template",
+        "send-email",
+        "track-analytics",
+    ]
+
+
+async def test_existing_email_gets_409_and_starts_nothing(api: Api) -> None:
+    email = f"{unique('dup')}@example.com"
+    first = await api.http.post("/api/auth/signup", json={"email": email, "name": "Dup"})
+    assert first.status_code == 201
+    second = await api.http.post("/api/auth/signup", json={"email": email.upper(), "name": "Dup"})
+    assert second.status_code == 409
+    assert email in second.json()["detail"]
+    async with api.sessions() as session:
+        events = await session.scalar(
+            select(func.count()).where(
+                EventRecord.name == "user/signup.completed",
+                EventRecord.data["email"].as_string() == email,
+            )
+        )
+    assert events == 1
+
+
+async def test_signup_with_bad_input_is_rejected(api: Api) -> None:
+    response = await api.http.post("/api/auth/signup", json={"email": "not-an-email", "name": ""})
+    assert response.status_code == 422
+    fields = {tuple(e["loc"]) for e in response.json()["detail"]}
+    assert ("body", "email") in fields and ("body", "name") in fields
+
+
+async def test_run_status_shows_in_event_log(api: Api) -> None:
+    response = await api.http.post(
+        "/api/auth/signup", json={"email": f"{unique('lin')}@example.com", "name": "Lin"}
+    )
+    runs = await wait_for_runs(api, f"signup-{response.json()['userId']}")
+    for run in runs:
+        handle = api.client.get_workflow_handle(run["workflowId"])
+        assert (await handle.describe()).status == WorkflowExecutionStatus.COMPLETED
