@@ -1,0 +1,68 @@
+"""Real worker processes (`python worker.py`) for tests that need several of them, or a SIGKILL."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import IO
+
+ROOT = Path(__file__).resolve().parent.parent
+READY = "worker on task queue"
+
+
+class WorkerProcess:
+    """A `python worker.py` against the given server, database and task queue."""
+
+    def __init__(
+        self,
+        temporal_address: str,
+        database_url: str,
+        task_queue: str,
+        log_path: Path,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.log_path = log_path
+        self.env = {
+            **os.environ,
+            "TEMPORAL_ADDRESS": temporal_address,
+            "TEMPORAL_NAMESPACE": "default",
+            "DATABASE_URL": database_url,
+            "TASK_QUEUE": task_queue,
+            "ENVIRONMENT": "test",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
+
+    def start(self, timeout: float = 60) -> "WorkerProcess":
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        start_offset = self.log_path.stat().st_size
+        self.process = subprocess.Popen(
+            [sys.executable, "worker.py"], cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log
+        )
+        deadline = time.monotonic() + timeout
+        while READY not in self.log_path.read_text(errors="replace")[start_offset:]:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.log_path.read_text()[-3000:]}")
+            time.sleep(0.1)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no cleanup, as when a machine dies."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGINT)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._log is not None:
+            self._log.close()
+            self._log = None
