@@ -1,7 +1,7 @@
 """Email: through Resend when RESEND_API_KEY is set, otherwise into the outbox a developer reads.
 
-Either way the message is recorded in the outbox table under its idempotency key, so a retried
-step never sends twice, and Resend also receives the key (Idempotency-Key header)."""
+Either way the message is recorded in the outbox under its idempotency key, so a retried step
+never sends twice, and Resend also receives the key (Idempotency-Key header)."""
 
 import asyncio
 import html
@@ -9,12 +9,10 @@ import logging
 
 import resend
 from pydantic import BaseModel
-from sqlalchemy import select
 from temporalio import activity
 
+from activities.outbox import OutboxEntry, OutboxStore, SentMessage
 from db.engine import Sessions
-from db.models import OutboxMessage
-from db.upsert import insert_ignore
 from workflows.errors import NonRetriableError
 
 log = logging.getLogger("pipelines.email")
@@ -40,10 +38,8 @@ class WelcomeTemplate(BaseModel):
 
 
 class EmailActivities:
-    def __init__(
-        self, sessions: Sessions, api_key: str | None, api_url: str, sender: str
-    ) -> None:
-        self._sessions = sessions
+    def __init__(self, sessions: Sessions, api_key: str | None, api_url: str, sender: str) -> None:
+        self._outbox = OutboxStore(sessions)
         self._api_key = api_key
         self._sender = sender
         if api_key:
@@ -61,39 +57,25 @@ class EmailActivities:
 
     @activity.defn
     async def send_email(self, message: EmailMessage) -> EmailReceipt:
-        async with self._sessions() as session:
-            sent = await session.scalar(
-                select(OutboxMessage).where(OutboxMessage.idempotency_key == message.idempotency_key)
-            )
-        if sent is not None:
-            return _receipt(sent)
-        transport, provider_id = "outbox", None
-        if self._api_key:
-            transport, provider_id = "resend", await self._send_with_resend(message)
-        else:
-            log.info("email to %s (outbox): %s", message.to, message.subject)
-        async with self._sessions() as session:
-            await session.execute(
-                insert_ignore(session, OutboxMessage),
-                {
-                    "idempotency_key": message.idempotency_key,
-                    "channel": "email",
-                    "recipient": message.to,
-                    "subject": message.subject,
-                    "body": message.html,
-                    "transport": transport,
-                    "provider_id": provider_id,
-                },
-            )
-            await session.commit()
-            row = (
-                await session.scalars(
-                    select(OutboxMessage).where(
-                        OutboxMessage.idempotency_key == message.idempotency_key
-                    )
+        sent = await self._outbox.find(message.idempotency_key)
+        if sent is None:
+            transport, provider_id = "outbox", None
+            if self._api_key:
+                transport, provider_id = "resend", await self._send_with_resend(message)
+            else:
+                log.info("email to %s (outbox): %s", message.to, message.subject)
+            sent = await self._outbox.record(
+                OutboxEntry(
+                    idempotency_key=message.idempotency_key,
+                    channel="email",
+                    recipient=message.to,
+                    subject=message.subject,
+                    body=message.html,
+                    transport=transport,
+                    provider_id=provider_id,
                 )
-            ).one()
-        return _receipt(row)
+            )
+        return _receipt(sent)
 
     async def _send_with_resend(self, message: EmailMessage) -> str:
         params: resend.Emails.SendParams = {
@@ -114,10 +96,10 @@ class EmailActivities:
         return str(response["id"])
 
 
-def _receipt(row: OutboxMessage) -> EmailReceipt:
+def _receipt(sent: SentMessage) -> EmailReceipt:
     return EmailReceipt(
-        message_id=row.provider_id or f"outbox_{row.id}",
-        to=row.recipient,
-        status="sent" if row.transport == "resend" else "outbox",
-        transport=row.transport,
+        message_id=sent.provider_id or f"outbox_{sent.id}",
+        to=sent.recipient,
+        status="sent" if sent.transport == "resend" else "outbox",
+        transport=sent.transport,
     )

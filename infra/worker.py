@@ -4,6 +4,7 @@ classes, each holding the client of the external system it talks to."""
 from collections.abc import Callable
 from typing import Any
 
+import httpx
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -13,6 +14,7 @@ from activities.analytics import AnalyticsActivities
 from activities.events import EventActivities
 from activities.gates import GateActivities
 from activities.mail import EmailActivities
+from activities.slack import SlackActivities
 from db.engine import Sessions
 from events.registry import Registry
 from events.router import Router
@@ -24,6 +26,8 @@ def build_activities(
     client: Client, sessions: Sessions, settings: Settings, registry: Registry, task_queue: str
 ) -> list[Callable[..., Any]]:
     router = Router(client, sessions, task_queue, registry, settings.router_max_in_flight)
+    # One HTTP connection pool per worker for every webhook-style integration.
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     holders: list[object] = [
         AccountActivities(sessions),
         AnalyticsActivities(sessions),
@@ -32,6 +36,7 @@ def build_activities(
         ),
         EventActivities(router),
         GateActivities(client, task_queue, registry),
+        SlackActivities(sessions, settings.slack_webhook_url, http),
     ]
     return [
         getattr(holder, name)
