@@ -1,0 +1,224 @@
+"""The event API: fan-out, dedupe, all-or-nothing validation, the event key, Inngest SDK compatibility."""
+
+import asyncio
+import json
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import inngest
+import pytest
+import uvicorn
+from sqlalchemy import func, select
+
+from api.main import create_app
+from db.models import EventRecord
+from settings import Settings
+from tests.api.conftest import Api
+from tests.support import unique
+
+
+def signup_event(event_id: str | None = None, **data: Any) -> dict[str, Any]:
+    user_id = unique("user")
+    event: dict[str, Any] = {
+        "name": "user/signup.completed",
+        "data": {"userId": user_id, "email": f"{user_id}@example.com", "name": "Ev", "plan": "free"}
+        | data,
+    }
+    if event_id:
+        event["id"] = event_id
+    return event
+
+
+async def count_events(api: Api, ids: list[str]) -> int:
+    async with api.sessions() as session:
+        return int(
+            await session.scalar(select(func.count()).where(EventRecord.id.in_(ids))) or 0
+        )
+
+
+async def test_one_event_starts_every_listening_function(api: Api) -> None:
+    response = await api.http.post("/api/events", json=signup_event())
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["status"] == 200 and len(body["ids"]) == 1
+
+    record = (await api.http.get(f"/api/events/{body['ids'][0]}")).json()
+    listeners = {f.id for f in api.app.state.services.registry.triggered_by["user/signup.completed"]}
+    assert {r["functionId"] for r in record["runs"]} == listeners
+    assert all(r["action"] == "started" for r in record["runs"])
+    # "Answers once every run exists": each run can be described right away.
+    for run in record["runs"]:
+        await api.client.get_workflow_handle(run["workflowId"]).describe()
+
+
+async def test_a_list_of_events_is_accepted_together(api: Api) -> None:
+    events = [signup_event(), signup_event(), signup_event()]
+    response = await api.http.post("/api/events", json=events)
+    assert response.status_code == 200
+    ids = response.json()["ids"]
+    assert len(set(ids)) == 3
+    assert await count_events(api, ids) == 3
+
+
+async def test_same_event_id_twice_starts_each_function_once(api: Api) -> None:
+    event = signup_event(event_id=unique("evt"))
+    first = await api.http.post("/api/events", json=event)
+    second = await api.http.post("/api/events", json=event)
+    assert first.json()["ids"] == second.json()["ids"] == [event["id"]]
+
+    record = (await api.http.get(f"/api/events/{event['id']}")).json()
+    for run in record["runs"]:
+        starts = [
+            e
+            async for e in api.client.get_workflow_handle(run["workflowId"]).fetch_history_events()
+            if e.HasField("workflow_execution_started_event_attributes")
+        ]
+        assert len(starts) == 1
+    assert await count_events(api, [event["id"]]) == 1
+
+
+@pytest.mark.parametrize(
+    ("payload", "status", "detail"),
+    [
+        ({"name": "user/unknown.thing", "data": {}}, 422, "unknown event name 'user/unknown.thing'"),
+        ({"data": {}}, 422, "'name' is required"),
+        (
+            {"name": "user/signup.completed", "data": {"userId": "u1", "email": "x@example.com"}},
+            422,
+            "data.name: Field required",
+        ),
+        (
+            {
+                "name": "user/signup.completed",
+                "data": {"userId": "u", "email": "no", "name": "N", "plan": "gold"},
+            },
+            422,
+            "data.plan",
+        ),
+        ([], 422, "the event list is empty"),
+        ("just a string", 422, "expected a JSON object"),
+    ],
+)
+async def test_invalid_events_get_422_naming_the_problem(
+    api: Api, payload: Any, status: int, detail: str
+) -> None:
+    response = await api.http.post("/api/events", json=payload)
+    assert response.status_code == status
+    assert detail in response.json()["detail"]
+
+
+async def test_one_bad_event_in_a_list_routes_nothing(api: Api) -> None:
+    good = [signup_event(event_id=unique("evt")), signup_event(event_id=unique("evt"))]
+    bad = {"name": "user/signup.completed", "data": {"userId": "x"}}
+    response = await api.http.post("/api/events", json=[*good, bad])
+    assert response.status_code == 422
+    assert "event[2]" in response.json()["detail"]
+    assert await count_events(api, [e["id"] for e in good]) == 0
+    for e in good:
+        assert (await api.http.get(f"/api/events/{e['id']}")).status_code == 404
+
+
+async def test_malformed_json_is_400(api: Api) -> None:
+    response = await api.http.post(
+        "/api/events", content=b'{"name": "user/signup.completed", ', headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 400
+    assert "malformed JSON" in response.json()["detail"]
+
+
+async def test_body_over_the_limit_is_413_and_routes_nothing(api: Api) -> None:
+    api.settings.max_body_bytes = 2_000
+    event = signup_event(event_id=unique("evt"), name="x" * 150)
+    response = await api.http.post("/api/events", json=[event] * 1 + [signup_event()] * 20)
+    assert response.status_code == 413
+    assert "byte limit" in response.json()["detail"]
+    assert await count_events(api, [event["id"]]) == 0
+
+
+async def test_too_many_events_is_413(api: Api) -> None:
+    api.settings.max_events_per_request = 2
+    response = await api.http.post("/api/events", json=[signup_event()] * 3)
+    assert response.status_code == 413
+    assert "at most 2 events" in response.json()["detail"]
+
+
+async def test_event_key_is_required_when_configured(api: Api) -> None:
+    api.settings.event_key = "secret-key"
+    event = signup_event(event_id=unique("evt"))
+    missing = await api.http.post("/api/events", json=event)
+    wrong = await api.http.post("/api/events", json=event, headers={"authorization": "Bearer nope"})
+    wrong_path = await api.http.post("/e/nope", json=event)
+    assert (missing.status_code, wrong.status_code, wrong_path.status_code) == (401, 401, 401)
+    assert await count_events(api, [event["id"]]) == 0
+
+    right = await api.http.post(
+        "/api/events", json=event, headers={"authorization": "Bearer secret-key"}
+    )
+    assert right.status_code == 200
+    right_path = await api.http.post("/e/secret-key", json=signup_event())
+    assert right_path.status_code == 200
+
+
+async def test_unknown_event_id_is_404(api: Api) -> None:
+    response = await api.http.get("/api/events/does-not-exist")
+    assert response.status_code == 404
+    assert "does-not-exist" in response.json()["detail"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+async def live_url(api: Api) -> AsyncIterator[str]:
+    """The same app served over real HTTP, for clients that bring their own HTTP stack."""
+    settings = Settings(**api.settings.model_dump() | {"event_key": "inngest-key"})
+    app = create_app(settings, connect=lambda: _done(api.client))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    await task
+
+
+async def _done(value: Any) -> Any:
+    return value
+
+
+async def test_the_inngest_python_sdk_sends_here_unchanged(api: Api, live_url: str) -> None:
+    client = inngest.Inngest(
+        app_id="existing-app",
+        event_api_base_url=live_url,
+        event_key="inngest-key",
+        is_production=True,
+        signing_key="signkey-prod-0000",
+    )
+    user_id = unique("user")
+    ids = await client.send(
+        inngest.Event(
+            name="user/signup.completed",
+            data={"userId": user_id, "email": f"{user_id}@example.com", "name": "Sdk", "plan": "pro"},
+        )
+    )
+    assert len(ids) == 1
+    record = (await api.http.get(f"/api/events/{ids[0]}")).json()
+    assert record["data"]["userId"] == user_id
+    assert {r["action"] for r in record["runs"]} == {"started"}
+    run = record["runs"][0]
+    description = await api.client.get_workflow_handle(run["workflowId"]).describe()
+    assert description.status is not None
+
+
+def test_event_json_round_trip_keeps_camel_case() -> None:
+    from events.catalog import parse_event
+
+    event = parse_event(signup_event(crmProvider="hubspot"))
+    dumped = event.to_json()
+    assert dumped["data"]["crmProvider"] == "hubspot"
+    assert json.loads(json.dumps(dumped))["data"]["userId"].startswith("user_")
