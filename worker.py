@@ -2,6 +2,9 @@
 
 import asyncio
 import logging
+import sys
+
+from sqlalchemy import text
 
 from db import create_engine, session_factory
 from events.registry import registry
@@ -26,8 +29,18 @@ async def main() -> None:
         await engine.dispose()
 
 
+async def check() -> None:
+    """`python worker.py --check`: the health check of a worker container."""
+    client = await connect_temporal()
+    await client.service_client.check_health()
+    engine = create_engine(settings.database_url)
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+    await engine.dispose()
+
+
 if __name__ == "__main__":
     try:
-        asyncio.run(main())
+        asyncio.run(check() if "--check" in sys.argv else main())
     except KeyboardInterrupt:
         pass
