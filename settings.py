@@ -36,7 +36,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = 3 * 1024 * 1024
     max_events_per_request: int = 5000
     router_max_in_flight: int = 200
-    # e.g. FUNCTION_OVERRIDES='{"send-welcome-email": {"throttle": {"limit": 3, "period_seconds": 2}}}'
+    # e.g. FUNCTION_OVERRIDES=
+    #   '{"send-welcome-email": {"throttle": {"limit": 3, "period_seconds": 2}}}'
     function_overrides: dict[str, FunctionOverride] = Field(default_factory=dict)
 
     # Email: Resend when a key is set, otherwise the local outbox.

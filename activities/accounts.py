@@ -56,7 +56,7 @@ class AccountActivities:
 
     @activity.defn
     async def create_user_record(self, new: NewUser) -> UserRecord:
-        """Creates the user if absent (the signup API may have already); a re-run changes nothing."""
+        """Creates the user if absent (the signup API may have); a re-run changes nothing."""
         async with self._sessions() as session:
             await session.execute(
                 insert_ignore(session, User),
@@ -91,7 +91,11 @@ class AccountActivities:
         async with self._sessions() as session:
             await session.execute(
                 insert_ignore(session, Workspace),
-                {"id": workspace_id, "user_id": new.user_id, "name": f"{new.owner_name}'s Workspace"},
+                {
+                    "id": workspace_id,
+                    "user_id": new.user_id,
+                    "name": f"{new.owner_name}'s Workspace",
+                },
             )
             workspace = (
                 await session.scalars(select(Workspace).where(Workspace.id == workspace_id))

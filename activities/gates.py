@@ -8,7 +8,6 @@ from temporalio.client import Client
 
 from workflows.gate import Acquire, GateState, GateWorkflow, gate_id
 
-
 if TYPE_CHECKING:
     from events.registry import Registry
 
@@ -32,7 +31,7 @@ class GateActivities:
         self._registry = registry
 
     @activity.defn
-    async def request_permit(self, request: PermitRequest) -> None:
+    async def request_permit(self, request: PermitRequest) -> str:
         # Limits are read here, outside the workflow, so an override in settings applies to
         # running workers without touching workflow determinism.
         spec = self._registry.effective(request.function_id)
@@ -57,3 +56,4 @@ class GateActivities:
             start_signal="acquire",
             start_signal_args=[acquire],
         )
+        return request.gate_id

@@ -1,4 +1,4 @@
-"""Team notifications: a Slack incoming webhook when SLACK_WEBHOOK_URL is set, otherwise the outbox."""
+"""Team notifications: a Slack incoming webhook when SLACK_WEBHOOK_URL is set, else the outbox."""
 
 import logging
 
@@ -24,7 +24,9 @@ class SlackReceipt(BaseModel):
 
 
 class SlackActivities:
-    def __init__(self, sessions: Sessions, webhook_url: str | None, http: httpx.AsyncClient) -> None:
+    def __init__(
+        self, sessions: Sessions, webhook_url: str | None, http: httpx.AsyncClient
+    ) -> None:
         self._outbox = OutboxStore(sessions)
         self._webhook_url = webhook_url
         self._http = http

@@ -1,4 +1,4 @@
-"""INSERT ... ON CONFLICT DO NOTHING for both SQLite and PostgreSQL: the basis of idempotent steps."""
+"""INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: the basis of idempotent steps."""
 
 from typing import Any
 
@@ -10,7 +10,7 @@ from db.models.base import Base
 
 
 def insert_ignore(session: AsyncSession, model: type[Base]) -> Insert:
-    dialect = session.bind.dialect.name
+    dialect = session.get_bind().dialect.name
     module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt: Insert = module.insert(model).on_conflict_do_nothing()
     return stmt

@@ -4,7 +4,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from events.billing import SubscriptionCreated
+from events.billing import PaymentFailed, SubscriptionCreated, SubscriptionDeleted
 from events.envelope import Event
 from events.orders import (
     OrderCreated,
@@ -23,6 +23,8 @@ EVENT_TYPES: dict[str, type[Event]] = {
         EmailVerified,
         SignedUp,
         SubscriptionCreated,
+        SubscriptionDeleted,
+        PaymentFailed,
         OrderCreated,
         OrderFulfilled,
         OrderShipped,

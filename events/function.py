@@ -1,10 +1,10 @@
 """How a pipeline is declared: once, next to its workflow, read by both the router and the worker.
 
-    @function(id="manage-trial-workflow", trigger=TrialStarted, retries=3,
-              cancel_on=[Match(SubscriptionCreated, "data.userId")])
-    class ManageTrialWorkflow(Pipeline):
-        @workflow.run
-        async def run(self, event: TrialStarted) -> TrialResult: ...
+@function(id="manage-trial-workflow", trigger=TrialStarted, retries=3,
+          cancel_on=[Match(SubscriptionCreated, "data.userId")])
+class ManageTrialWorkflow(Pipeline):
+    @workflow.run
+    async def run(self, event: TrialStarted) -> TrialResult: ...
 """
 
 import functools
@@ -29,7 +29,7 @@ class Backoff:
 
 @dataclass(frozen=True)
 class Throttle:
-    """At most `limit` runs start per `period` (per key value); the rest wait their turn, in order."""
+    """At most `limit` runs start per `period` (per key value); the rest wait, in order."""
 
     limit: int
     period: timedelta

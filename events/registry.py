@@ -15,7 +15,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 
 
 class Registry:
-    """Indexes over the functions, built once: who starts on, waits for, or is cancelled by a name."""
+    """Indexes built once: which functions start on, wait for, or are cancelled by a name."""
 
     def __init__(
         self,

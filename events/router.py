@@ -75,7 +75,9 @@ class Router:
         ]
         return list(await asyncio.gather(*calls))
 
-    async def _start(self, f: FunctionSpec, event: Event, payload: dict[str, Any]) -> dict[str, str]:
+    async def _start(
+        self, f: FunctionSpec, event: Event, payload: dict[str, Any]
+    ) -> dict[str, str]:
         workflow_id = f.workflow_id(payload)
         action = "started"
         async with self._slots:

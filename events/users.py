@@ -3,12 +3,13 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import EmailStr, Field, field_validator
 
 from events.envelope import CamelModel, Event
 
 Plan = Literal["free", "pro", "enterprise"]
 PaidPlan = Literal["pro", "enterprise"]
+DEFAULT_CRM_PROVIDER = "default"
 
 
 class SignupCompletedData(CamelModel):
@@ -16,7 +17,14 @@ class SignupCompletedData(CamelModel):
     email: EmailStr
     name: str = Field(min_length=1, max_length=200)
     plan: Plan
-    crm_provider: str | None = Field(default=None, max_length=50)
+    # Absent or null means the "default" provider: one name, so absent and "default" share one
+    # concurrency limit and one webhook URL (settings.crm_webhook_urls["default"]).
+    crm_provider: str = Field(default=DEFAULT_CRM_PROVIDER, min_length=1, max_length=50)
+
+    @field_validator("crm_provider", mode="before")
+    @classmethod
+    def _absent_provider_is_default(cls, value: object) -> object:
+        return DEFAULT_CRM_PROVIDER if value is None else value
 
 
 class SignupCompleted(Event):

@@ -82,20 +82,29 @@ def main() -> int:
         )
     )
     print(
-        "\n  API          " + API_URL + "   (docs: " + API_URL + "/docs)"
+        "\n  API          "
+        + API_URL
+        + "   (docs: "
+        + API_URL
+        + "/docs)"
         + ("\n  Temporal UI  " + UI_URL if not external else "")
-        + "\n  Temporal     " + (external or TEMPORAL_ADDRESS)
-        + "\n  Outbox       " + API_URL + "/api/dev/outbox"
-        + "\n  Try it:      curl -X POST " + API_URL + "/api/auth/signup"
+        + "\n  Temporal     "
+        + (external or TEMPORAL_ADDRESS)
+        + "\n  Outbox       "
+        + API_URL
+        + "/api/dev/outbox"
+        + "\n  Try it:      curl -X POST "
+        + API_URL
+        + "/api/auth/signup"
         + " -H 'content-type: application/json'"
-        + " -d '{\"email\":\"ada@example.com\",\"name\":\"Ada\",\"plan\":\"pro\"}'"
+        + ' -d \'{"email":"ada@example.com","name":"Ada","plan":"pro"}\''
         + "\n  Ctrl-C stops everything.\n",
         flush=True,
     )
     try:
         while all(p.poll() is None for p in processes):
             time.sleep(1)
-        exited = [p.args[0] for p in processes if p.poll() is not None]
+        exited = [str(p.args) for p in processes if p.poll() is not None]
         print(f"stopping: {exited} exited", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

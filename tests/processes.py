@@ -37,10 +37,14 @@ class WorkerProcess:
         self._log: IO[bytes] | None = None
 
     def start(self, timeout: float = 60) -> "WorkerProcess":
-        self._log = open(self.log_path, "ab")  # noqa: SIM115 - closed in stop()
+        self._log = open(self.log_path, "ab")
         start_offset = self.log_path.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "worker.py"], cwd=ROOT, env=self.env, stdout=self._log, stderr=self._log
+            [sys.executable, "worker.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self._log,
+            stderr=self._log,
         )
         deadline = time.monotonic() + timeout
         while READY not in self.log_path.read_text(errors="replace")[start_offset:]:

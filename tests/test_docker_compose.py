@@ -1,4 +1,4 @@
-"""docker-compose.yml describes the production-like stack and parses (no Docker engine runs here)."""
+"""docker-compose.yml describes the production-like stack and parses (no Docker engine here)."""
 
 import os
 import shutil

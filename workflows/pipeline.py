@@ -14,7 +14,7 @@ Each step id is the activity's summary (or the timer's), which is what the Web U
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Literal, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.workflow import ActivityCancellationType
@@ -24,7 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.gates import GateActivities, PermitRequest
     from events.catalog import EVENT_TYPES
     from events.envelope import Event
-    from events.function import FunctionSpec, lookup
+    from events.function import Concurrency, FunctionSpec, Throttle, lookup
     from workflows.gate import GRANTED_SIGNAL
 
 EVENT_SIGNAL = "event"
@@ -44,11 +44,33 @@ class Steps:
         spec = self._pipeline.spec
         return f"{spec.id}/{self._pipeline.trigger_id}/{step_id}"
 
+    @overload
+    async def run(
+        self,
+        step_id: str,
+        activity: Callable[[Any, A], Awaitable[R]],
+        arg: A,
+        *,
+        timeout: timedelta = ...,
+        heartbeat_timeout: timedelta | None = ...,
+    ) -> R: ...
+
+    @overload
     async def run(
         self,
         step_id: str,
         activity: Callable[[A], Awaitable[R]],
         arg: A,
+        *,
+        timeout: timedelta = ...,
+        heartbeat_timeout: timedelta | None = ...,
+    ) -> R: ...
+
+    async def run(
+        self,
+        step_id: str,
+        activity: Callable[..., Awaitable[R]],
+        arg: Any,
         *,
         timeout: timedelta = timedelta(minutes=1),
         heartbeat_timeout: timedelta | None = None,
@@ -125,15 +147,14 @@ class Pipeline:
         held: list[str] = []
         try:
             for request in self._permit_requests(event):
-                await workflow.execute_local_activity(
+                await workflow.execute_local_activity_method(
                     GateActivities.request_permit,
                     request,
                     start_to_close_timeout=timedelta(seconds=30),
                 )
                 if request.kind == "concurrency":
                     held.append(request.gate_id)
-                gate = request.gate_id
-                await workflow.wait_condition(lambda: gate in self._granted)
+                await workflow.wait_condition(self._granted_to(request.gate_id))
             return await body(self, event)
         finally:
             for gate_id in held:
@@ -141,16 +162,20 @@ class Pipeline:
                     "release", workflow.info().workflow_id
                 )
 
+    def _granted_to(self, gate_id: str) -> Callable[[], bool]:
+        return lambda: gate_id in self._granted
+
     def _permit_requests(self, event: Any) -> list[PermitRequest]:
         """Throttle first (it paces starts), then concurrency (it bounds what runs at once)."""
         spec = self.spec
         data = event.to_json() if isinstance(event, Event) else {}
+        limits: tuple[tuple[Literal["throttle", "concurrency"], Throttle | Concurrency | None], ...]
         limits = (("throttle", spec.throttle), ("concurrency", spec.concurrency))
         return [
             PermitRequest(
                 task_queue=workflow.info().task_queue,
                 function_id=spec.id,
-                kind=kind,  # type: ignore[arg-type]
+                kind=kind,
                 key=lookup(data, limit.key) if limit.key else "",
                 holder=workflow.info().workflow_id,
             )

@@ -22,5 +22,7 @@ async def healthz(services: ServicesDep) -> dict[str, Any] | JSONResponse:
     except Exception as err:
         problems.append(f"temporal: {err}")
     if problems:
-        return JSONResponse(status_code=503, content={"status": "unavailable", "problems": problems})
+        return JSONResponse(
+            status_code=503, content={"status": "unavailable", "problems": problems}
+        )
     return {"status": "ok"}

@@ -56,7 +56,7 @@ class AnalyticsEvent(Base):
 
 
 class OutboxMessage(Base):
-    """Every message the product sends: delivered through a provider, or kept here for a developer."""
+    """Every message the product sends: through a provider, or kept here for a developer."""
 
     __tablename__ = "outbox"
 

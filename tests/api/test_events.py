@@ -1,4 +1,4 @@
-"""The event API: fan-out, dedupe, all-or-nothing validation, the event key, Inngest SDK compatibility."""
+"""The event API: fan-out, dedupe, all-or-nothing validation, event key, Inngest SDK."""
 
 import asyncio
 import json
@@ -32,9 +32,7 @@ def signup_event(event_id: str | None = None, **data: Any) -> dict[str, Any]:
 
 async def count_events(api: Api, ids: list[str]) -> int:
     async with api.sessions() as session:
-        return int(
-            await session.scalar(select(func.count()).where(EventRecord.id.in_(ids))) or 0
-        )
+        return int(await session.scalar(select(func.count()).where(EventRecord.id.in_(ids))) or 0)
 
 
 async def test_one_event_starts_every_listening_function(api: Api) -> None:
@@ -44,7 +42,9 @@ async def test_one_event_starts_every_listening_function(api: Api) -> None:
     assert body["status"] == 200 and len(body["ids"]) == 1
 
     record = (await api.http.get(f"/api/events/{body['ids'][0]}")).json()
-    listeners = {f.id for f in api.app.state.services.registry.triggered_by["user/signup.completed"]}
+    listeners = {
+        f.id for f in api.app.state.services.registry.triggered_by["user/signup.completed"]
+    }
     assert {r["functionId"] for r in record["runs"]} == listeners
     assert all(r["action"] == "started" for r in record["runs"])
     # "Answers once every run exists": each run can be described right away.
@@ -81,7 +81,11 @@ async def test_same_event_id_twice_starts_each_function_once(api: Api) -> None:
 @pytest.mark.parametrize(
     ("payload", "status", "detail"),
     [
-        ({"name": "user/unknown.thing", "data": {}}, 422, "unknown event name 'user/unknown.thing'"),
+        (
+            {"name": "user/unknown.thing", "data": {}},
+            422,
+            "unknown event name 'user/unknown.thing'",
+        ),
         ({"data": {}}, 422, "'name' is required"),
         (
             {"name": "user/signup.completed", "data": {"userId": "u1", "email": "x@example.com"}},
@@ -121,7 +125,9 @@ async def test_one_bad_event_in_a_list_routes_nothing(api: Api) -> None:
 
 async def test_malformed_json_is_400(api: Api) -> None:
     response = await api.http.post(
-        "/api/events", content=b'{"name": "user/signup.completed", ', headers={"content-type": "application/json"}
+        "/api/events",
+        content=b'{"name": "user/signup.completed", ',
+        headers={"content-type": "application/json"},
     )
     assert response.status_code == 400
     assert "malformed JSON" in response.json()["detail"]
@@ -180,7 +186,7 @@ async def live_url(api: Api) -> AsyncIterator[str]:
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     task = asyncio.create_task(server.serve())
-    while not server.started:
+    while not server.started:  # noqa: ASYNC110 - uvicorn exposes no started event
         await asyncio.sleep(0.02)
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
@@ -203,7 +209,12 @@ async def test_the_inngest_python_sdk_sends_here_unchanged(api: Api, live_url: s
     ids = await client.send(
         inngest.Event(
             name="user/signup.completed",
-            data={"userId": user_id, "email": f"{user_id}@example.com", "name": "Sdk", "plan": "pro"},
+            data={
+                "userId": user_id,
+                "email": f"{user_id}@example.com",
+                "name": "Sdk",
+                "plan": "pro",
+            },
         )
     )
     assert len(ids) == 1

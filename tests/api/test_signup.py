@@ -40,7 +40,9 @@ async def test_signup_runs_both_pipelines_and_records_everything(api: Api) -> No
 
     async with api.sessions() as session:
         user = (await session.scalars(select(User).where(User.id == user_id))).one()
-        workspace = (await session.scalars(select(Workspace).where(Workspace.user_id == user_id))).one()
+        workspace = (
+            await session.scalars(select(Workspace).where(Workspace.user_id == user_id))
+        ).one()
         settings_count = await session.scalar(
             select(func.count()).where(WorkspaceSetting.workspace_id == workspace.id)
         )
@@ -61,7 +63,9 @@ async def test_signup_runs_both_pipelines_and_records_everything(api: Api) -> No
     assert (user.name, user.plan) == ("Ada", "pro")
     assert workspace.name == "Ada's Workspace"
     assert settings_count == 3
-    assert "Welcome to SaaS App, Ada!" in email_row.body and "<strong>pro</strong>" in email_row.body
+    assert (
+        "Welcome to SaaS App, Ada!" in email_row.body and "<strong>pro</strong>" in email_row.body
+    )
     assert email_row.transport == "outbox"
     assert tracked.name == "welcome_email_sent"
     trial_end = datetime.fromisoformat(trial.data["trialEndDate"].replace("Z", "+00:00"))

@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.client import WorkflowFailureError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.accounts import AccountActivities, NewWorkspace, WorkspaceRecord
@@ -20,7 +21,9 @@ from workflows.provision_account import ProvisionAccountWorkflow
 def signup(user_id: str) -> SignupCompleted:
     return SignupCompleted(
         id=unique("evt"),
-        data=SignupCompletedData(user_id=user_id, email=f"{user_id}@example.com", name="Ada", plan="pro"),
+        data=SignupCompletedData(
+            user_id=user_id, email=f"{user_id}@example.com", name="Ada", plan="pro"
+        ),
     )
 
 
@@ -46,7 +49,9 @@ async def test_provisions_user_workspace_defaults_and_starts_trial(
     assert steps == ["create-user-record", "create-workspace", "seed-defaults", "start-trial"]
     async with sessions() as session:
         user = (await session.scalars(select(User).where(User.id == user_id))).one()
-        workspace = (await session.scalars(select(Workspace).where(Workspace.user_id == user_id))).one()
+        workspace = (
+            await session.scalars(select(Workspace).where(Workspace.user_id == user_id))
+        ).one()
         defaults = (
             await session.scalars(
                 select(WorkspaceSetting).where(WorkspaceSetting.workspace_id == workspace.id)
@@ -85,7 +90,10 @@ async def test_step_failing_twice_then_succeeding_completes_the_run(
         skipping_env.client, sessions, task_queue, fakes=[flaky_create_workspace]
     ):
         result = await skipping_env.client.execute_workflow(
-            ProvisionAccountWorkflow.run, signup(unique("user")), id=unique("wf"), task_queue=task_queue
+            ProvisionAccountWorkflow.run,
+            signup(unique("user")),
+            id=unique("wf"),
+            task_queue=task_queue,
         )
     assert attempts == [1, 2, 3]
     assert result.workspace.name == "Ada's Workspace"
@@ -113,4 +121,8 @@ async def test_non_retriable_error_fails_the_run_at_once(
                 task_queue=task_queue,
             )
     assert attempts == [1]
-    assert "workspace name not allowed" in str(failure.value.cause.cause)
+    activity_error = failure.value.cause
+    assert isinstance(activity_error, ActivityError)
+    assert isinstance(activity_error.cause, ApplicationError)
+    assert activity_error.cause.type == "NonRetriableError"
+    assert activity_error.cause.message == "workspace name not allowed"
