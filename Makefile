@@ -18,6 +18,7 @@ migrate: install
 
 # Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API; Ctrl-C stops all of it.
 dev: migrate
+	$(PY) -m db.seed_catalogue
 	$(PY) -m infra.dev
 
 api: migrate

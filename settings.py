@@ -56,12 +56,20 @@ class Settings(BaseSettings):
     slack_webhook_url: str | None = None
     crm_webhook_urls: dict[str, str] = Field(default_factory=dict)
     fulfillment_url: str | None = None
+    # Without FULFILLMENT_URL, the built-in local provider takes this long per order.
+    fulfillment_local_seconds: float = Field(default=5.0, ge=0, le=600)
 
     # Secrets: development may use the placeholder, production refuses to start with it.
     secret_key: str = DEV_PLACEHOLDER
     admin_token: str = DEV_PLACEHOLDER
 
     schedule_time_zone: str = "UTC"
+    # False for a worker that must leave Schedules alone: a server without them (the
+    # time-skipping test server), or every worker but one in a large deployment.
+    manage_schedules: bool = True
+    # Runs a worker keeps in memory between their tasks (sticky execution). 0: every task is
+    # replayed from history by any worker (less memory, more CPU; no sticky queue to time out).
+    worker_max_cached_workflows: int = Field(default=1000, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholders_in_production(self) -> "Settings":

@@ -18,7 +18,8 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     client = await connect_temporal()
     engine = create_engine(settings.database_url)
-    await ensure_schedules(client, registry, settings.task_queue, settings.schedule_time_zone)
+    if settings.manage_schedules:
+        await ensure_schedules(client, registry, settings.task_queue, settings.schedule_time_zone)
     worker = build_worker(client, session_factory(engine), settings, registry)
     logging.getLogger("pipelines.worker").info(
         "worker on task queue %s: %s", settings.task_queue, [f.id for f in registry.functions]

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from stripe import StripeClient
 from temporalio.client import Client
 
 from db.engine import Sessions
@@ -19,3 +20,5 @@ class Services:
     sessions: Sessions
     registry: Registry
     router: Router
+    # None when no Stripe key is configured: billing is then recorded locally.
+    stripe: StripeClient | None = None

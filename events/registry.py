@@ -5,12 +5,32 @@ from datetime import timedelta
 
 from events.function import Concurrency, Cron, FunctionSpec, Throttle
 from settings import FunctionOverride, settings
+from workflows.daily_churn_report import DailyChurnReportWorkflow
+from workflows.handle_order_shipped import HandleOrderShippedWorkflow
+from workflows.manage_trial import ManageTrialWorkflow
+from workflows.onboarding_drip_sequence import OnboardingDripSequenceWorkflow
+from workflows.onboarding_with_verification import OnboardingWithVerificationWorkflow
+from workflows.process_order import ProcessOrderWorkflow
+from workflows.process_refund import ProcessRefundWorkflow
 from workflows.provision_account import ProvisionAccountWorkflow
+from workflows.send_daily_digest import SendDailyDigestWorkflow
 from workflows.send_welcome_email import SendWelcomeEmailWorkflow
+from workflows.sync_to_crm import SyncToCrmWorkflow
+from workflows.update_loyalty_points import UpdateLoyaltyPointsWorkflow
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     ProvisionAccountWorkflow.spec,
     SendWelcomeEmailWorkflow.spec,
+    ManageTrialWorkflow.spec,
+    OnboardingWithVerificationWorkflow.spec,
+    SyncToCrmWorkflow.spec,
+    DailyChurnReportWorkflow.spec,
+    ProcessOrderWorkflow.spec,
+    UpdateLoyaltyPointsWorkflow.spec,
+    HandleOrderShippedWorkflow.spec,
+    OnboardingDripSequenceWorkflow.spec,
+    ProcessRefundWorkflow.spec,
+    SendDailyDigestWorkflow.spec,
 )
 
 

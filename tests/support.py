@@ -2,9 +2,10 @@
 
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.worker import Worker
 
 from db.engine import Sessions
@@ -45,3 +46,16 @@ def make_worker(
         activities=[a for a in real if activity_name(a) not in replaced] + list(fakes),
         **options,
     )
+
+
+async def step_times(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, timedelta]]:
+    """Each step the run scheduled (its id, as the Web UI shows it) and when, counted from the
+    run's start on the server's clock (virtual time on the time-skipping server)."""
+    started = None
+    steps = []
+    async for event in handle.fetch_history_events():
+        at = event.event_time.ToDatetime()
+        started = started or at
+        if event.HasField("activity_task_scheduled_event_attributes"):
+            steps.append((event.user_metadata.summary.data.decode().strip('"'), at - started))
+    return steps

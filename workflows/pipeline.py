@@ -11,6 +11,7 @@ A pipeline's `run` reads like the seed's TypeScript:
 Each step id is the activity's summary (or the timer's), which is what the Web UI shows.
 """
 
+import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
@@ -85,6 +86,10 @@ class Steps:
             # A cancelled run lets the step in flight finish and then ends: between steps.
             cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
+        if workflow.cancellation_reason() is not None:
+            # Cancelled while the step ran: the SDK hands back its result and would carry on;
+            # the step's effect stands, and nothing after it runs.
+            raise asyncio.CancelledError(workflow.cancellation_reason())
         return result
 
     async def sleep(self, step_id: str, duration: timedelta) -> None:
@@ -143,7 +148,10 @@ class Pipeline:
         self._granted.add(gate_id)
 
     async def _execute(self, body: Callable[[Any, Any], Awaitable[Any]], event: Any) -> Any:
-        self.trigger_id = event.id if isinstance(event, Event) else workflow.info().workflow_id
+        # A scheduled run's timer event has no id (a Schedule's input is fixed); its workflow id
+        # (schedule action id + scheduled time) is unique per run, so keys never repeat.
+        has_id = isinstance(event, Event) and event.id
+        self.trigger_id = event.id if has_id else workflow.info().workflow_id
         held: list[str] = []
         try:
             for request in self._permit_requests(event):

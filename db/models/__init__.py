@@ -2,13 +2,33 @@
 
 from db.models.accounts import AnalyticsEvent, OutboxMessage, User, Workspace, WorkspaceSetting
 from db.models.base import Base
+from db.models.billing import Subscription
+from db.models.commerce import (
+    Fulfillment,
+    LoyaltyEntry,
+    Order,
+    OrderLine,
+    Product,
+    Refund,
+    Reservation,
+)
+from db.models.crm import CrmPush
 from db.models.events import EventRecord
 
 __all__ = [
     "AnalyticsEvent",
     "Base",
+    "CrmPush",
     "EventRecord",
+    "Fulfillment",
+    "LoyaltyEntry",
+    "Order",
+    "OrderLine",
     "OutboxMessage",
+    "Product",
+    "Refund",
+    "Reservation",
+    "Subscription",
     "User",
     "Workspace",
     "WorkspaceSetting",

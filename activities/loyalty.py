@@ -1,0 +1,56 @@
+"""The loyalty ledger: points for a fulfilled order, credited once per order."""
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from temporalio import activity
+
+from db.engine import Sessions
+from db.models import LoyaltyEntry
+from db.upsert import insert_ignore
+from events.envelope import CamelModel
+from workflows.errors import NonRetriableError
+
+CENTS_PER_POINT = 100  # one point per whole dollar spent
+
+
+class LoyaltyCredit(CamelModel):
+    order_id: str
+    customer_id: str
+    total_cents: int
+
+
+class LoyaltyBalance(CamelModel):
+    credited: bool  # False when this order's points were credited before
+    points: int
+    balance: int
+
+
+class LoyaltyActivities:
+    def __init__(self, sessions: Sessions) -> None:
+        self._sessions = sessions
+
+    @activity.defn
+    async def credit_loyalty_points(self, credit: LoyaltyCredit) -> LoyaltyBalance:
+        points = credit.total_cents // CENTS_PER_POINT
+        async with self._sessions() as session:
+            try:
+                # The ledger's unique order id makes a second delivery of the event a no-op;
+                # RETURNING answers only for a row this call inserted.
+                inserted = await session.scalar(
+                    insert_ignore(session, LoyaltyEntry)
+                    .values(order_id=credit.order_id, customer_id=credit.customer_id, points=points)
+                    .returning(LoyaltyEntry.id)
+                )
+                await session.commit()
+            except IntegrityError as err:
+                raise NonRetriableError(
+                    f"order {credit.order_id} or customer {credit.customer_id} does not exist"
+                ) from err
+            balance = await session.scalar(
+                select(func.coalesce(func.sum(LoyaltyEntry.points), 0)).where(
+                    LoyaltyEntry.customer_id == credit.customer_id
+                )
+            )
+        return LoyaltyBalance(
+            credited=inserted is not None, points=points, balance=int(balance or 0)
+        )

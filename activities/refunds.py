@@ -1,0 +1,129 @@
+"""Refund requests in the database, the support team's approval request, and the customer's
+emails. The money itself moves in activities/payments.py."""
+
+from sqlalchemy import update
+from temporalio import activity
+
+from activities import commerce_emails
+from activities.mail import EmailActivities, EmailReceipt
+from activities.slack import SlackActivities, SlackMessage, SlackReceipt
+from db.engine import Sessions
+from db.models import Order, Refund
+from events.envelope import CamelModel
+from workflows.errors import NonRetriableError
+
+# Refunds above $100.00 wait for a person (the seed's rule).
+APPROVAL_THRESHOLD_CENTS = 10_000
+
+
+def needs_approval(amount_cents: int) -> bool:
+    return amount_cents > APPROVAL_THRESHOLD_CENTS
+
+
+class SupportRequest(CamelModel):
+    order_id: str
+    amount_cents: int
+    reason: str
+    customer_email: str
+    idempotency_key: str
+
+
+class RefundRejection(CamelModel):
+    order_id: str
+    amount_cents: int
+    customer_email: str
+    timed_out: bool
+    idempotency_key: str
+
+
+class RefundCompletion(CamelModel):
+    order_id: str
+    amount_cents: int
+    refund_id: str
+    provider: str
+
+
+class RefundConfirmation(CamelModel):
+    order_id: str
+    amount_cents: int
+    refund_id: str
+    customer_email: str
+    idempotency_key: str
+
+
+class RefundActivities:
+    def __init__(
+        self,
+        sessions: Sessions,
+        email: EmailActivities,
+        slack: SlackActivities,
+        public_base_url: str,
+    ) -> None:
+        self._sessions = sessions
+        self._email = email
+        self._slack = slack
+        self._base_url = public_base_url.rstrip("/")
+
+    @activity.defn
+    async def notify_refund_support(self, request: SupportRequest) -> SlackReceipt:
+        decide = f"{self._base_url}/api/refunds/{request.order_id}"
+        text = "\n".join(
+            [
+                f"*Refund approval needed*: {commerce_emails.money(request.amount_cents)} "
+                f"for order {request.order_id} ({request.customer_email})",
+                f"Reason: {request.reason}",
+                f"Approve: POST {decide}/approve",
+                f"Reject:  POST {decide}/reject",
+                "(with the header `Authorization: Bearer $ADMIN_TOKEN`; "
+                "no decision within 48 hours rejects it)",
+            ]
+        )
+        return await self._slack.post_to_slack(
+            SlackMessage(text=text, idempotency_key=request.idempotency_key)
+        )
+
+    @activity.defn
+    async def mark_refund_rejected(self, rejection: RefundRejection) -> EmailReceipt:
+        why = "no decision within 48 hours" if rejection.timed_out else "rejected by support"
+        async with self._sessions() as session:
+            await session.execute(
+                update(Refund)
+                .where(Refund.order_id == rejection.order_id)
+                .values(status="rejected", rejection_reason=why)
+            )
+            await session.commit()
+        rendered = commerce_emails.refund_rejected(
+            rejection.order_id, rejection.amount_cents, rejection.timed_out
+        )
+        return await self._email.send_email(
+            rendered.message(rejection.customer_email, rejection.idempotency_key)
+        )
+
+    @activity.defn
+    async def complete_refund(self, completion: RefundCompletion) -> RefundCompletion:
+        """The refund and its order, updated together."""
+        async with self._sessions() as session, session.begin():
+            order = await session.get(Order, completion.order_id)
+            if order is None:
+                raise NonRetriableError(f"order {completion.order_id} does not exist")
+            await session.execute(
+                update(Refund)
+                .where(Refund.order_id == completion.order_id)
+                .values(
+                    status="completed",
+                    refund_id=completion.refund_id,
+                    provider=completion.provider,
+                )
+            )
+            full = completion.amount_cents >= order.total_cents
+            order.status = "refunded" if full else "partially_refunded"
+        return completion
+
+    @activity.defn
+    async def notify_refund_customer(self, confirmation: RefundConfirmation) -> EmailReceipt:
+        rendered = commerce_emails.refund_confirmed(
+            confirmation.order_id, confirmation.amount_cents, confirmation.refund_id
+        )
+        return await self._email.send_email(
+            rendered.message(confirmation.customer_email, confirmation.idempotency_key)
+        )

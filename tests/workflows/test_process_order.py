@@ -1,0 +1,212 @@
+"""process-order on the time-skipping server, with the real activities and database."""
+
+import asyncio
+
+import pytest
+from sqlalchemy import select
+from temporalio import activity
+from temporalio.client import WorkflowFailureError, WorkflowHandle
+from temporalio.testing import WorkflowEnvironment
+
+from activities.fulfillment import FulfillmentReceipt, FulfillmentRequest
+from activities.inventory import InventoryActivities, OrderItems
+from db.engine import Sessions
+from db.models import EventRecord, Fulfillment, Order, Product, Reservation
+from events.orders import OrderCreated
+from tests.shop import add_order, add_product, add_user, emails_to, shop_settings, step_error
+from tests.support import make_worker, step_times, unique
+from workflows.errors import NonRetriableError
+from workflows.process_order import OrderResult, ProcessOrderWorkflow
+
+
+async def start(
+    env: WorkflowEnvironment, event: OrderCreated, task_queue: str
+) -> WorkflowHandle[ProcessOrderWorkflow, OrderResult]:
+    return await env.client.start_workflow(
+        ProcessOrderWorkflow.run, event, id=unique("process-order"), task_queue=task_queue
+    )
+
+
+async def product(sessions: Sessions, product_id: str) -> tuple[int, int]:
+    async with sessions() as session:
+        found = await session.get(Product, product_id)
+        assert found is not None
+        return found.stock, found.reserved
+
+
+async def order_row(sessions: Sessions, order_id: str) -> Order:
+    async with sessions() as session:
+        found = await session.get(Order, order_id)
+        assert found is not None
+        return found
+
+
+async def reservations(sessions: Sessions, order_id: str) -> list[tuple[str, int, str]]:
+    async with sessions() as session:
+        rows = await session.scalars(select(Reservation).where(Reservation.order_id == order_id))
+        return [(r.product_id, r.quantity, r.status) for r in rows]
+
+
+async def test_reserves_fulfils_confirms_and_announces_the_order(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    customer = await add_user(sessions, name="Grace")
+    print_id, mug_id = await add_product(sessions, 5, 12_000), await add_product(sessions, 3, 1_500)
+    event = await add_order(sessions, customer.id, [(print_id, 2, 12_000), (mug_id, 1, 1_500)])
+    order_id = event.data.order_id
+
+    async with make_worker(skipping_env.client, sessions, task_queue, settings=shop_settings()):
+        handle = await start(skipping_env, event, task_queue)
+        result = await handle.result()
+        steps = [step for step, _ in await step_times(handle)]
+        async with sessions() as session:
+            fulfilled = (
+                await session.scalars(
+                    select(EventRecord).where(
+                        EventRecord.name == "order/fulfilled",
+                        EventRecord.data["orderId"].as_string() == order_id,
+                    )
+                )
+            ).one()
+        # The event fanned out to update-loyalty-points on this worker: let it finish.
+        [loyalty] = fulfilled.runs
+        await skipping_env.client.get_workflow_handle(loyalty["workflowId"]).result()
+
+    assert steps == [
+        "check-inventory",
+        "reserve-inventory",
+        "update-order-processing",
+        "submit-fulfillment",
+        "update-order-fulfilled",
+        "send-confirmation",
+        "send-order-fulfilled",
+    ]
+    order = await order_row(sessions, order_id)
+    assert (order.status, order.fulfillment_id) == ("fulfilled", result.fulfillment_id)
+    assert order.estimated_delivery is not None
+    # The reserved units left the warehouse: out of stock, no longer reserved.
+    assert await product(sessions, print_id) == (3, 0)
+    assert await product(sessions, mug_id) == (2, 0)
+    assert sorted(await reservations(sessions, order_id)) == sorted(
+        [(print_id, 2, "consumed"), (mug_id, 1, "consumed")]
+    )
+    [confirmation] = await emails_to(sessions, customer.email)
+    assert confirmation.subject == f"Your order {order_id} is on its way"
+    assert "2 x Signed print: $240.00" in confirmation.body and "$255.00" in confirmation.body
+    assert fulfilled.data["fulfillmentId"] == result.fulfillment_id
+    assert fulfilled.data["totalCents"] == 25_500
+    assert loyalty["functionId"] == "update-loyalty-points"
+
+
+async def test_out_of_stock_fails_the_order_and_reserves_nothing(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    customer = await add_user(sessions)
+    plenty, scarce = await add_product(sessions, 10), await add_product(sessions, 1)
+    event = await add_order(sessions, customer.id, [(plenty, 1, 2_500), (scarce, 2, 2_500)])
+
+    async with make_worker(skipping_env.client, sessions, task_queue, settings=shop_settings()):
+        handle = await start(skipping_env, event, task_queue)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        steps = [step for step, _ in await step_times(handle)]
+
+    assert step_error(failure.value) == f"Product {scarce} out of stock"
+    assert steps == ["check-inventory", "mark-order-failed"]
+    order = await order_row(sessions, event.data.order_id)
+    assert (order.status, order.failure_reason) == ("failed", f"Product {scarce} out of stock")
+    assert await product(sessions, plenty) == (10, 0)
+    assert await product(sessions, scarce) == (1, 0)
+    assert await reservations(sessions, event.data.order_id) == []
+    assert await emails_to(sessions, customer.email) == []
+
+
+async def test_two_orders_racing_for_the_last_unit_exactly_one_wins(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    customer = await add_user(sessions)
+    last_one = await add_product(sessions, 1)
+    first, second = [await add_order(sessions, customer.id, [(last_one, 1, 2_500)]) for _ in "ab"]
+
+    async with make_worker(skipping_env.client, sessions, task_queue, settings=shop_settings()):
+        handles = [await start(skipping_env, e, task_queue) for e in (first, second)]
+        outcomes = await asyncio.gather(*(h.result() for h in handles), return_exceptions=True)
+
+    won = [o for o in outcomes if isinstance(o, OrderResult)]
+    lost = [o for o in outcomes if isinstance(o, WorkflowFailureError)]
+    assert len(won) == 1 and len(lost) == 1, outcomes
+    assert step_error(lost[0]) == f"Product {last_one} out of stock"
+    statuses = sorted(
+        [(await order_row(sessions, e.data.order_id)).status for e in (first, second)]
+    )
+    assert statuses == ["failed", "fulfilled"]
+    assert await product(sessions, last_one) == (0, 0)
+
+
+async def test_concurrent_reservations_never_oversell(sessions: Sessions) -> None:
+    """Eight orders at once for three units, straight at the database: three reservations."""
+    customer = await add_user(sessions)
+    scarce = await add_product(sessions, 3)
+    orders = [await add_order(sessions, customer.id, [(scarce, 1, 2_500)]) for _ in range(8)]
+    inventory = InventoryActivities(sessions)
+
+    outcomes = await asyncio.gather(
+        *(
+            inventory.reserve_inventory(OrderItems(order_id=o.data.order_id, items=o.data.items))
+            for o in orders
+        ),
+        return_exceptions=True,
+    )
+
+    refused = [o for o in outcomes if isinstance(o, NonRetriableError)]
+    assert len(refused) == 5 and len(outcomes) - len(refused) == 3, outcomes
+    assert await product(sessions, scarce) == (3, 3)
+
+
+async def test_a_failing_fulfilment_releases_the_reservation(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    customer = await add_user(sessions)
+    product_id = await add_product(sessions, 4)
+    event = await add_order(sessions, customer.id, [(product_id, 3, 2_500)])
+    attempts: list[int] = []
+
+    @activity.defn(name="submit_fulfillment")
+    async def warehouse_down(request: FulfillmentRequest) -> FulfillmentReceipt:
+        # Unreachable, then refusing: a retriable failure is retried, a refusal ends the step.
+        attempts.append(activity.info().attempt)
+        if len(attempts) == 1:
+            raise RuntimeError("warehouse API unreachable")
+        raise NonRetriableError("warehouse refused the order: address incomplete")
+
+    async with make_worker(
+        skipping_env.client,
+        sessions,
+        task_queue,
+        settings=shop_settings(),
+        fakes=[warehouse_down],
+    ):
+        handle = await start(skipping_env, event, task_queue)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        steps = [step for step, _ in await step_times(handle)]
+
+    assert attempts == [1, 2]
+    assert steps == [
+        "check-inventory",
+        "reserve-inventory",
+        "update-order-processing",
+        "submit-fulfillment",
+        "release-inventory",
+        "mark-order-failed",
+    ]
+    assert await product(sessions, product_id) == (4, 0)
+    assert await reservations(sessions, event.data.order_id) == [(product_id, 3, "released")]
+    order = await order_row(sessions, event.data.order_id)
+    assert (order.status, order.failure_reason) == (
+        "failed",
+        "warehouse refused the order: address incomplete",
+    )
+    async with sessions() as session:
+        assert await session.get(Fulfillment, f"ful_{event.data.order_id}") is None
+    assert await emails_to(sessions, customer.email) == []
