@@ -56,8 +56,9 @@ class Settings(BaseSettings):
     slack_webhook_url: str | None = None
     crm_webhook_urls: dict[str, str] = Field(default_factory=dict)
     fulfillment_url: str | None = None
-    # Without FULFILLMENT_URL, the built-in local provider takes this long per order.
-    fulfillment_local_seconds: float = Field(default=5.0, ge=0, le=600)
+    # Without FULFILLMENT_URL, the built-in local provider takes this long per order (within the
+    # submit-fulfillment step's 3-minute timeout).
+    fulfillment_local_seconds: float = Field(default=5.0, ge=0, le=150)
 
     # Secrets: development may use the placeholder, production refuses to start with it.
     secret_key: str = DEV_PLACEHOLDER

@@ -4,11 +4,12 @@ import math
 from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
-from sqlalchemy import or_, select
+from sqlalchemy import exists, or_, select
 from temporalio import activity
 
 from db.engine import Sessions
 from db.models import User
+from db.models.billing import PAYING_STATUSES, Subscription
 from events.envelope import CamelModel
 
 MAX_LISTED = 50  # users named in the team message; a Slack message has a size limit
@@ -59,6 +60,10 @@ class ChurnActivities:
                 or_(
                     User.last_active_at.is_(None),
                     User.last_active_at < now - criteria.inactive_for,
+                ),
+                # Someone who already subscribed is not at risk, whatever their trial date says.
+                ~exists().where(
+                    Subscription.user_id == User.id, Subscription.status.in_(PAYING_STATUSES)
                 ),
             )
             .order_by(User.trial_ends_at, User.id)

@@ -69,11 +69,12 @@ class CrmActivities:
             await self._finish(push, status="synced", response_status=None)
             return _receipt(push.provider, sent)
         url = self._webhook_urls.get(push.provider)
-        await self._begin_attempt(push, transport="webhook" if url else "outbox")
+        transport = "webhook" if url else "outbox"
+        await self._begin_attempt(push, transport)
         body = push.contact.model_dump_json()
-        record_id = None
+        response = None
         if url:
-            record_id = await self._post(push, url, body)
+            response = await self._post(push, url, body)
         else:
             log.info("crm %s (outbox): %s", push.provider, push.contact.user_id)
         sent = await self._outbox.record(
@@ -83,31 +84,33 @@ class CrmActivities:
                 recipient=url or push.provider,
                 subject=f"{push.provider}: {push.contact.email}",
                 body=body,
-                transport="webhook" if url else "outbox",
-                provider_id=record_id,
+                transport=transport,
+                provider_id=None if response is None else _record_id(response),
             )
         )
-        await self._finish(push, status="synced", response_status=200 if url else None)
+        status = None if response is None else response.status_code
+        await self._finish(push, status="synced", response_status=status)
         return _receipt(push.provider, sent)
 
-    async def _post(self, push: CrmPushRequest, url: str, body: str) -> str | None:
+    async def _post(self, push: CrmPushRequest, url: str, body: str) -> httpx.Response:
+        """The CRM's 2xx answer; otherwise the step fails now (refused) or is retried (busy)."""
         headers = {"Idempotency-Key": push.idempotency_key, "Content-Type": "application/json"}
         response = await _heartbeating(self._http.post(url, content=body, headers=headers))
         status = response.status_code
-        if 400 <= status < 500 and status != 429:
-            # The CRM will refuse the same request again: fail the step now, and say so.
-            await self._finish(push, status="refused", response_status=status)
-            raise NonRetriableError(
-                f"CRM '{push.provider}' refused user {push.contact.user_id} ({status}): "
-                f"{response.text[:200]}"
-            )
         if status == 429 or status >= 500:
             message = f"CRM '{push.provider}' answered {status}"
             delay = _retry_after(response)
             if delay is not None:
                 raise RetryAfterError(message, delay)
             raise ApplicationError(message, type="CrmUnavailable")
-        return _record_id(response)
+        if not response.is_success:
+            # A 4xx (or a redirect: a wrong URL) will come back the same: fail now, and say so.
+            await self._finish(push, status="refused", response_status=status)
+            raise NonRetriableError(
+                f"CRM '{push.provider}' refused user {push.contact.user_id} ({status}): "
+                f"{response.text[:200]}"
+            )
+        return response
 
     async def _begin_attempt(self, push: CrmPushRequest, transport: str) -> None:
         async with self._sessions() as session:

@@ -72,10 +72,9 @@ async def wait_all_asleep(client: Client, workflow_ids: list[str], batch: int = 
 
 
 def snapshot(stack: Stack) -> dict[str, float]:
-    assert stack.worker is not None
-    figures = {"worker RSS MiB": rss_bytes(stack.worker.pid) / MIB}
-    if stack.server is not None:
-        figures["dev server RSS MiB"] = rss_bytes(stack.server.pid) / MIB
+    figures = {"worker RSS MiB": rss_bytes(stack.services["worker"].pid) / MIB}
+    if "temporal" in stack.services:
+        figures["dev server RSS MiB"] = rss_bytes(stack.services["temporal"].pid) / MIB
     db_bytes = stack.server_db_bytes()
     if db_bytes is not None:
         figures["server DB MiB (file+wal+shm)"] = db_bytes / MIB

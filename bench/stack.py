@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
@@ -78,18 +78,12 @@ class Service:
 
 @dataclass
 class Stack:
-    temporal_address: str
+    client: Client
     database_url: str
     task_queue: str
-    env: dict[str, str]
-    client: Client
-    workdir: Path
-    server_db: Path | None = None  # None when the server is someone else's (TEMPORAL_ADDRESS)
-    server: Service | None = None
-    worker: Service | None = None
-    api: Service | None = None
+    services: dict[str, Service]  # "temporal" (unless TEMPORAL_ADDRESS), "worker", "api"
+    server_db: Path | None = None  # the dev server's --db-filename, when we started it
     api_url: str = ""
-    services: list[Service] = field(default_factory=list)
 
     def server_db_bytes(self) -> int | None:
         """The dev server's state on disk: the SQLite file plus its -wal and -shm."""
@@ -99,7 +93,7 @@ class Stack:
         return sum(f.stat().st_size for f in files if f.exists())
 
     def check_alive(self) -> None:
-        for service in self.services:
+        for service in self.services.values():
             service.check_alive()
 
     async def start_run(self, f: FunctionSpec, event: Event) -> None:
@@ -118,7 +112,7 @@ class Stack:
 
     def cpu(self) -> dict[str, float]:
         """CPU seconds used so far by each process of the stack, and by this one ("bench")."""
-        used = {s.name: cpu_seconds(s.pid) for s in self.services}
+        used = {name: cpu_seconds(s.pid) for name, s in self.services.items()}
         return {**used, "bench": cpu_seconds(os.getpid())}
 
 
@@ -180,8 +174,8 @@ def _logged(service: Service, line: str) -> Callable[[], Awaitable[bool]]:
     return ready
 
 
-def _stop_all(services: list[Service]) -> None:
-    for service in reversed(services):
+def _stop_all(services: dict[str, Service]) -> None:
+    for service in reversed(services.values()):
         service.stop()
 
 
@@ -199,45 +193,27 @@ async def running_stack(
             "ENVIRONMENT": "test",
             **(extra_env or {}),
         }
-        services: list[Service] = []
+        services: dict[str, Service] = {}
         cleanup.callback(_stop_all, services)
-        server = server_db = None
+        server_db = None
         if "TEMPORAL_ADDRESS" in os.environ:
             client = await connect_temporal()
-            address = os.environ["TEMPORAL_ADDRESS"]
         else:
-            server, address, server_db = _start_dev_server(workdir, env)
-            services.append(server)
+            services["temporal"], address, server_db = _start_dev_server(workdir, env)
             await wait_for_temporal(address)
             client = await Client.connect(address, data_converter=pydantic_data_converter)
             env["TEMPORAL_ADDRESS"] = address
+        stack = Stack(client, env["DATABASE_URL"], env["TASK_QUEUE"], services, server_db)
         await asyncio.to_thread(_migrate, env, workdir)
-        worker = Service("worker", [sys.executable, "worker.py"], env, workdir)
-        services.append(worker)
+        worker = services["worker"] = Service("worker", [sys.executable, "worker.py"], env, workdir)
         await worker.wait_ready(_logged(worker, WORKER_READY))
-        api = None
-        api_url = ""
         if with_api:
             port = free_port()
-            api_url = f"http://127.0.0.1:{port}"
+            stack.api_url = f"http://127.0.0.1:{port}"
             argv = [
                 str(BIN / "uvicorn"), "api.main:app", "--host", "127.0.0.1", "--port", str(port),
                 "--log-level", "warning",
             ]  # fmt: skip
-            api = Service("api", argv, env, workdir)
-            services.append(api)
-            await api.wait_ready(_api_healthy(api_url))
-        yield Stack(
-            temporal_address=address,
-            database_url=env["DATABASE_URL"],
-            task_queue=env["TASK_QUEUE"],
-            env=env,
-            client=client,
-            workdir=workdir,
-            server_db=server_db,
-            server=server,
-            worker=worker,
-            api=api,
-            api_url=api_url,
-            services=services,
-        )
+            services["api"] = Service("api", argv, env, workdir)
+            await services["api"].wait_ready(_api_healthy(stack.api_url))
+        yield stack

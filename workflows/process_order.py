@@ -40,6 +40,7 @@ class ProcessOrderWorkflow(Pipeline):
         may_hold_stock = False
         try:
             await self.step.run("check-inventory", InventoryActivities.check_inventory, order)
+            # From here on: even a reserve step that failed may have committed before it did.
             may_hold_stock = True
             await self.step.run("reserve-inventory", InventoryActivities.reserve_inventory, order)
             await self.step.run(

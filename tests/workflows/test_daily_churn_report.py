@@ -15,6 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.churn import ChurnReport
 from db.engine import Sessions, create_engine, session_factory
 from db.models import OutboxMessage, User
+from db.models.billing import Subscription
 from events.registry import registry
 from events.router import Router
 from events.scheduled import ScheduledTimer, ScheduledTimerData
@@ -98,6 +99,11 @@ async def test_reports_inactive_users_whose_trial_ends_within_three_days(
     await add_user(own_sessions, "Later", trial_ends_in=4 * day, last_active=None)
     await add_user(own_sessions, "Ended", trial_ends_in=-day, last_active=None)
     await add_user(own_sessions, "Paying", trial_ends_in=None, last_active=None)
+    # Trial ending and inactive, but subscribed during the trial: converted, not at risk.
+    subscribed = await add_user(own_sessions, "Subscribed", trial_ends_in=day, last_active=None)
+    async with own_sessions() as session:
+        session.add(Subscription(id=unique("sub"), user_id=subscribed, plan="pro", status="active"))
+        await session.commit()
     # Inactive for days, but an event carrying their userId arrives now: no longer at risk.
     back = await add_user(own_sessions, "Back", trial_ends_in=day, last_active=5 * day)
     router = Router(skipping_env.client, own_sessions, task_queue, registry)

@@ -6,6 +6,7 @@ import asyncio
 import json
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from temporalio.client import WorkflowHandle
@@ -54,6 +55,14 @@ def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
     return peak
 
 
+async def push_worker(handle: WorkflowHandle[Any, Any]) -> str:
+    """The identity (pid@host) of the worker process that ran the run's push."""
+    async for event in handle.fetch_history_events():
+        if event.HasField("activity_task_started_event_attributes"):
+            return event.activity_task_started_event_attributes.identity
+    raise AssertionError(f"{handle.id} never started its push")
+
+
 async def pushes(sessions: Sessions, user_ids: list[str]) -> list[CrmPush]:
     async with sessions() as session:
         return list(await session.scalars(select(CrmPush).where(CrmPush.user_id.in_(user_ids))))
@@ -82,7 +91,9 @@ async def test_at_most_five_pushes_per_provider_across_two_workers(
                 )
             )
             receipts = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 120)
+        workers = {await push_worker(h) for h in handles}
 
+    assert len(workers) == 2  # both processes pushed: the limit held across them
     assert all(r.transport == "webhook" for r in receipts)  # nothing dropped
     rows = await pushes(sessions, [u for user_ids in busy.values() for u in user_ids])
     assert all(r.status == "synced" and r.finished_at for r in rows) and len(rows) == 26

@@ -23,8 +23,9 @@ RUNS = 9
 SAME_GRANT = timedelta(milliseconds=100)
 
 
-async def first_step_started(handle: WorkflowHandle[Any, Any]) -> datetime:
-    """When the run's first activity (its first step, after the gate) started, server time."""
+async def first_step_started(handle: WorkflowHandle[Any, Any]) -> tuple[datetime, str]:
+    """When the run's first activity (its first step, after the gate) started, server time, and
+    the worker process (pid@host) that ran it."""
     history = await handle.fetch_history()
     first = next(
         e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")
@@ -35,7 +36,8 @@ async def first_step_started(handle: WorkflowHandle[Any, Any]) -> datetime:
         if e.HasField("activity_task_started_event_attributes")
         and e.activity_task_started_event_attributes.scheduled_event_id == first.event_id
     )
-    return started.event_time.ToDatetime(tzinfo=UTC)
+    attributes = started.activity_task_started_event_attributes
+    return started.event_time.ToDatetime(tzinfo=UTC), attributes.identity
 
 
 def most_in_any_window(times: list[datetime], window: timedelta) -> int:
@@ -74,7 +76,9 @@ async def test_throttle_holds_across_two_workers_in_arrival_order(
             # Spaced arrivals, so "arrival order" at the gate is the order we started them in.
             await asyncio.sleep(0.2)
         receipts = await asyncio.wait_for(asyncio.gather(*(h.result() for h in handles)), 60)
-        started = [await first_step_started(h) for h in handles]
+        first_steps = [await first_step_started(h) for h in handles]
+    started = [at for at, _ in first_steps]
+    assert len({worker for _, worker in first_steps}) == 2  # both processes ran first steps
 
     async with sessions() as session:
         sent = set(
