@@ -1,6 +1,10 @@
 """process-order on the time-skipping server, with the real activities and database."""
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -16,7 +20,28 @@ from events.orders import OrderCreated
 from tests.shop import add_order, add_product, add_user, emails_to, shop_settings, step_error
 from tests.support import make_worker, step_times, unique
 from workflows.errors import NonRetriableError
+from workflows.gate import gate_id
 from workflows.process_order import OrderResult, ProcessOrderWorkflow
+
+
+@asynccontextmanager
+async def order_worker(
+    env: WorkflowEnvironment, sessions: Sessions, task_queue: str, **options: Any
+) -> AsyncIterator[None]:
+    """A worker that, before it stops, lets finish what the runs set going: the loyalty runs their
+    `order/fulfilled` started and the concurrency gate's last release. A workflow task left
+    pending on a stopped queue would hold the time-skipping server's clock for every later test."""
+    began = datetime.now(UTC)
+    async with make_worker(env.client, sessions, task_queue, settings=shop_settings(), **options):
+        yield
+        async with sessions() as session:
+            started = await session.scalars(
+                select(EventRecord.runs).where(EventRecord.received_at >= began)
+            )
+            workflow_ids = [run["workflowId"] for runs in started for run in runs]
+        workflow_ids.append(gate_id(task_queue, ProcessOrderWorkflow.spec.id, "concurrency", ""))
+        for workflow_id in workflow_ids:
+            await env.client.get_workflow_handle(workflow_id).result()
 
 
 async def start(
@@ -55,7 +80,7 @@ async def test_reserves_fulfils_confirms_and_announces_the_order(
     event = await add_order(sessions, customer.id, [(print_id, 2, 12_000), (mug_id, 1, 1_500)])
     order_id = event.data.order_id
 
-    async with make_worker(skipping_env.client, sessions, task_queue, settings=shop_settings()):
+    async with order_worker(skipping_env, sessions, task_queue):
         handle = await start(skipping_env, event, task_queue)
         result = await handle.result()
         steps = [step for step, _ in await step_times(handle)]
@@ -68,9 +93,7 @@ async def test_reserves_fulfils_confirms_and_announces_the_order(
                     )
                 )
             ).one()
-        # The event fanned out to update-loyalty-points on this worker: let it finish.
         [loyalty] = fulfilled.runs
-        await skipping_env.client.get_workflow_handle(loyalty["workflowId"]).result()
 
     assert steps == [
         "check-inventory",
@@ -105,7 +128,7 @@ async def test_out_of_stock_fails_the_order_and_reserves_nothing(
     plenty, scarce = await add_product(sessions, 10), await add_product(sessions, 1)
     event = await add_order(sessions, customer.id, [(plenty, 1, 2_500), (scarce, 2, 2_500)])
 
-    async with make_worker(skipping_env.client, sessions, task_queue, settings=shop_settings()):
+    async with order_worker(skipping_env, sessions, task_queue):
         handle = await start(skipping_env, event, task_queue)
         with pytest.raises(WorkflowFailureError) as failure:
             await handle.result()
@@ -128,7 +151,7 @@ async def test_two_orders_racing_for_the_last_unit_exactly_one_wins(
     last_one = await add_product(sessions, 1)
     first, second = [await add_order(sessions, customer.id, [(last_one, 1, 2_500)]) for _ in "ab"]
 
-    async with make_worker(skipping_env.client, sessions, task_queue, settings=shop_settings()):
+    async with order_worker(skipping_env, sessions, task_queue):
         handles = [await start(skipping_env, e, task_queue) for e in (first, second)]
         outcomes = await asyncio.gather(*(h.result() for h in handles), return_exceptions=True)
 
@@ -179,13 +202,7 @@ async def test_a_failing_fulfilment_releases_the_reservation(
             raise RuntimeError("warehouse API unreachable")
         raise NonRetriableError("warehouse refused the order: address incomplete")
 
-    async with make_worker(
-        skipping_env.client,
-        sessions,
-        task_queue,
-        settings=shop_settings(),
-        fakes=[warehouse_down],
-    ):
+    async with order_worker(skipping_env, sessions, task_queue, fakes=[warehouse_down]):
         handle = await start(skipping_env, event, task_queue)
         with pytest.raises(WorkflowFailureError):
             await handle.result()
