@@ -23,15 +23,17 @@ class AnalyticsActivities:
 
     @activity.defn
     async def track(self, event: TrackInput) -> bool:
+        """Records the action once; True when this call recorded it, False if already recorded."""
         async with self._sessions() as session:
-            result = await session.execute(
-                insert_ignore(session, AnalyticsEvent),
-                {
-                    "idempotency_key": event.idempotency_key,
-                    "user_id": event.user_id,
-                    "name": event.name,
-                    "properties": event.properties,
-                },
+            inserted = await session.scalar(
+                insert_ignore(session, AnalyticsEvent)
+                .values(
+                    idempotency_key=event.idempotency_key,
+                    user_id=event.user_id,
+                    name=event.name,
+                    properties=event.properties,
+                )
+                .returning(AnalyticsEvent.id)
             )
             await session.commit()
-        return bool(getattr(result, "rowcount", 0))
+        return inserted is not None

@@ -11,7 +11,6 @@ from db.models import AnalyticsEvent, EventRecord, OutboxMessage, User, Workspac
 from tests.api.conftest import Api
 from tests.support import unique
 
-
 # Signup's short pipelines; others it starts (verification, CRM sync) wait or run on their own.
 PIPELINES = ("provision-account", "send-welcome-email")
 
