@@ -49,7 +49,7 @@ class Phase:
     started: float  # epoch seconds, comparable with the server's event times (same machine)
     accepted_seconds: float  # until the last response / last start returned
     runs: dict[str, Run]  # by workflow id
-    completed_seconds: float = 0.0
+    closed_after: list[float] | None = None  # seconds from the first send to each run's close
     completed_runs: int = 0
     statuses: Counter[str] | None = None
     latencies_ms: dict[str, list[float]] | None = None  # by function id, sorted
@@ -151,14 +151,14 @@ async def wait_completed(client: Client, phase: Phase, types: list[str]) -> None
             raise RuntimeError(f"{phase.path}: {running} runs still running after 30 minutes")
         await asyncio.sleep(0.5)
     statuses: Counter[str] = Counter()
-    last_close = phase.started
+    closed_after: list[float] = []
     async for execution in client.list_workflows(query):
         statuses[execution.status.name if execution.status else "UNKNOWN"] += 1
         if execution.close_time is not None:
-            last_close = max(last_close, execution.close_time.timestamp())
+            closed_after.append(execution.close_time.timestamp() - phase.started)
     phase.statuses = statuses
     phase.completed_runs = statuses["COMPLETED"]
-    phase.completed_seconds = last_close - phase.started
+    phase.closed_after = sorted(closed_after)
 
 
 async def first_step_latencies(client: Client, phase: Phase, sample: int) -> None:
@@ -189,15 +189,19 @@ def percentile(values: list[float], q: float) -> float:
 def report(api: Phase, direct: Phase) -> None:
     def figures(p: Phase) -> list[float]:
         latencies = sorted(x for values in (p.latencies_ms or {}).values() for x in values)
+        closed = p.closed_after or []
         return [
             p.events / p.accepted_seconds,
-            p.completed_runs / p.completed_seconds if p.completed_seconds else float("nan"),
+            p.completed_runs / percentile(closed, 1.0),
+            # A few runs retrying with minutes of backoff decide "all"; 99% shows the pace.
+            p.completed_runs * 0.99 / percentile(closed, 0.99),
             percentile(latencies, 0.50),
             percentile(latencies, 0.99),
             sum((p.cpu_seconds or {}).values()) * 1000 / p.events,
         ]
 
-    labels = ["events/s accepted", "runs completed/s", "p50 sent->first step ms"]
+    labels = ["events/s accepted", "runs completed/s", "  same, to 99% of runs"]
+    labels += ["p50 sent->first step ms"]
     labels += ["p99 sent->first step ms", "CPU ms/event, all processes"]
     print(f"\n{'':28}{'API':>12}{'direct':>12}{'API/direct':>12}")
     for label, a, d in zip(labels, figures(api), figures(direct), strict=True):
@@ -213,7 +217,7 @@ def report(api: Phase, direct: Phase) -> None:
         cpu = ", ".join(f"{name} {used:.1f}" for name, used in (p.cpu_seconds or {}).items())
         print(
             f"{p.path}: {p.events} events accepted in {p.accepted_seconds:.1f}s; "
-            f"{p.completed_runs} runs completed in {p.completed_seconds:.1f}s "
+            f"{p.completed_runs} runs completed in {percentile(p.closed_after or [], 1.0):.1f}s "
             f"{dict(p.statuses or {})}; load average at start {p.load_average:.2f}"
             f"\n  CPU seconds until its last run closed: {cpu}"
         )

@@ -98,6 +98,8 @@ class GateWorkflow:
                 self.state.holders.append(holder)
             else:
                 self.state.grants.append(workflow.now())
+        if not granted:
+            return
         results = await asyncio.gather(
             *(
                 workflow.get_external_workflow_handle(h).signal(GRANTED_SIGNAL, self.state.gate_id)
@@ -105,6 +107,11 @@ class GateWorkflow:
             ),
             return_exceptions=True,
         )
+        if self.state.period_seconds is not None:
+            # A throttle grant counts from when its signal was delivered, not from when it was
+            # decided: under load delivery lags, and counting from the decision would let the
+            # next period's runs through early. workflow.now() here is after every delivery.
+            self.state.grants[-len(granted) :] = [workflow.now()] * len(granted)
         for holder, result in zip(granted, results, strict=True):
             # A holder that no longer exists cannot release: free its place now.
             if isinstance(result, BaseException) and holder in self.state.holders:
