@@ -49,7 +49,13 @@ class OnboardingWithVerificationWorkflow(Pipeline):
         )
         if verified is None:
             await self._send_link("send-reminder", event, reminder=True)
-            return Unverified(reminded=True)
+            # The reminder carries a fresh link, valid as long as the first: a user who clicks
+            # it still gets full access (otherwise the click would verify nothing).
+            verified = await self.step.wait_for_event(
+                "wait-for-verification-after-reminder", EmailVerified, timeout=VERIFICATION_WINDOW
+            )
+            if verified is None:
+                return Unverified(reminded=True)
 
         await self.step.run(
             "activate-full-access",

@@ -138,6 +138,24 @@ async def test_no_verification_times_out_at_hour_24_and_sends_a_reminder(
     assert (refreshed.full_access, refreshed.email_verified_at) == (False, None)
 
 
+async def test_verifying_from_the_reminder_link_still_activates_full_access(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    user = await create_user(sessions)
+    async with make_worker(skipping_env.client, sessions, task_queue, settings=SETTINGS):
+        handle = await start(skipping_env, user, task_queue)
+        await wait_for_email(sessions, user)
+        await skipping_env.sleep(30 * HOUR)
+        await verify(skipping_env, sessions, task_queue, user.id)
+        result = await handle.result()
+        times = dict(await step_times(handle))
+
+    assert result == Verified(activated=True)
+    assert round(times["send-reminder"] / HOUR, 2) == 24
+    assert round(times["activate-full-access"] / HOUR) == 30
+    assert (await reload(sessions, user)).full_access is True
+
+
 async def test_verification_arriving_while_the_link_is_still_being_sent_is_not_lost(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
