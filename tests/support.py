@@ -59,3 +59,8 @@ async def step_times(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, timede
         if event.HasField("activity_task_scheduled_event_attributes"):
             steps.append((event.user_metadata.summary.data.decode().strip('"'), at - started))
     return steps
+
+
+async def step_ids(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The run's steps in order, as the Web UI names them (activity summaries)."""
+    return [step for step, _ in await step_times(handle)]

@@ -5,11 +5,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from temporalio.client import WorkflowExecutionStatus
+from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from db.models import AnalyticsEvent, EventRecord, OutboxMessage, User, Workspace, WorkspaceSetting
 from tests.api.conftest import Api
-from tests.support import unique
+from tests.support import step_ids, unique
 
 # Signup's short pipelines; others it starts (verification, CRM sync) wait or run on their own.
 PIPELINES = ("provision-account", "send-welcome-email")
@@ -92,21 +92,16 @@ async def test_signup_steps_are_visible_by_their_seed_ids(api: Api) -> None:
     user_id = response.json()["userId"]
     runs = await wait_for_runs(api, f"signup-{user_id}")
 
-    async def step_ids(workflow_id: str) -> list[str]:
-        handle = api.client.get_workflow_handle(workflow_id)
-        return [
-            e.user_metadata.summary.data.decode().strip('"')
-            async for e in handle.fetch_history_events()
-            if e.HasField("activity_task_scheduled_event_attributes")
-        ]
+    def run(function_id: str) -> WorkflowHandle[Any, Any]:
+        return api.client.get_workflow_handle(runs[function_id]["workflowId"])
 
-    assert await step_ids(runs["provision-account"]["workflowId"]) == [
+    assert await step_ids(run("provision-account")) == [
         "create-user-record",
         "create-workspace",
         "seed-defaults",
         "start-trial",
     ]
-    assert await step_ids(runs["send-welcome-email"]["workflowId"]) == [
+    assert await step_ids(run("send-welcome-email")) == [
         "render-template",
         "send-email",
         "track-analytics",

@@ -21,7 +21,7 @@ from events.router import Router
 from events.scheduled import ScheduledTimer, ScheduledTimerData
 from events.users import EmailVerified, EmailVerifiedData
 from tests.conftest import ROOT
-from tests.support import make_worker, unique
+from tests.support import make_worker, step_ids, unique
 from workflows.daily_churn_report import DailyChurnReportWorkflow, NoAtRiskUsers
 
 
@@ -72,12 +72,7 @@ async def run_report(
             task_queue=task_queue,
         )
         result = await handle.result()
-        history = await handle.fetch_history()
-    steps = [
-        e.user_metadata.summary.data.decode().strip('"')
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
+        steps = await step_ids(handle)
     return result, run_id, steps
 
 

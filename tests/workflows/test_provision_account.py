@@ -13,7 +13,7 @@ from activities.accounts import AccountActivities, NewWorkspace, WorkspaceRecord
 from db.engine import Sessions
 from db.models import EventRecord, User, Workspace, WorkspaceSetting
 from events.users import SignupCompleted, SignupCompletedData
-from tests.support import make_worker, unique
+from tests.support import make_worker, step_ids, unique
 from workflows.errors import NonRetriableError
 from workflows.provision_account import ProvisionAccountWorkflow
 
@@ -37,15 +37,10 @@ async def test_provisions_user_workspace_defaults_and_starts_trial(
             ProvisionAccountWorkflow.run, event, id=unique("wf"), task_queue=task_queue
         )
         result = await handle.result()
-        history = await handle.fetch_history()
+        steps = await step_ids(handle)
 
     assert result.status == "provisioned"
     assert result.workspace.name == "Ada's Workspace"
-    steps = [
-        e.user_metadata.summary.data.decode().strip('"')
-        for e in history.events
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
     assert steps == ["create-user-record", "create-workspace", "seed-defaults", "start-trial"]
     async with sessions() as session:
         user = (await session.scalars(select(User).where(User.id == user_id))).one()

@@ -4,6 +4,7 @@ from typing import Any
 
 from tests.api.accounts import event_run, eventually
 from tests.api.conftest import Api
+from tests.support import step_ids as steps_of
 
 
 async def finished_run(api: Api, event_id: str, function_id: str) -> dict[str, Any]:
@@ -18,9 +19,4 @@ async def finished_run(api: Api, event_id: str, function_id: str) -> dict[str, A
 
 async def step_ids(api: Api, workflow_id: str) -> list[str]:
     """The run's steps as the Web UI names them (activity summaries)."""
-    handle = api.client.get_workflow_handle(workflow_id)
-    return [
-        e.user_metadata.summary.data.decode().strip('"')
-        async for e in handle.fetch_history_events()
-        if e.HasField("activity_task_scheduled_event_attributes")
-    ]
+    return await steps_of(api.client.get_workflow_handle(workflow_id))
