@@ -141,14 +141,14 @@ async def wait_completed(client: Client, phase: Phase, types: list[str]) -> None
     names = ", ".join(f"'{t}'" for t in types)
     query = f"WorkflowType IN ({names}) AND StartTime >= '{since}'"
     expected = phase.events * len(types)
-    deadline = time.monotonic() + 1800
+    deadline = time.monotonic() + 3600
     while True:
         total = (await client.count_workflows(query)).count
         running = (await client.count_workflows(f"{query} AND ExecutionStatus = 'Running'")).count
         if total >= expected and running == 0:
             break
         if time.monotonic() > deadline:
-            raise RuntimeError(f"{phase.path}: {running} runs still running after 30 minutes")
+            raise RuntimeError(f"{phase.path}: {running} runs still running after an hour")
         await asyncio.sleep(0.5)
     statuses: Counter[str] = Counter()
     closed_after: list[float] = []
