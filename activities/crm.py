@@ -63,6 +63,11 @@ class CrmActivities:
 
     @activity.defn
     async def push_to_crm(self, push: CrmPushRequest) -> CrmReceipt:
+        # Heartbeat through the whole attempt, database writes included: under write contention
+        # a slow attempt on a live worker must not be taken for one on a dead worker.
+        return await _heartbeating(self._push(push))
+
+    async def _push(self, push: CrmPushRequest) -> CrmReceipt:
         sent = await self._outbox.find(push.idempotency_key)
         if sent is not None:
             # Pushed by an attempt that died before answering: close its record, push nothing.
@@ -95,7 +100,7 @@ class CrmActivities:
     async def _post(self, push: CrmPushRequest, url: str, body: str) -> httpx.Response:
         """The CRM's 2xx answer; otherwise the step fails now (refused) or is retried (busy)."""
         headers = {"Idempotency-Key": push.idempotency_key, "Content-Type": "application/json"}
-        response = await _heartbeating(self._http.post(url, content=body, headers=headers))
+        response = await self._http.post(url, content=body, headers=headers)
         status = response.status_code
         if status == 429 or status >= 500:
             message = f"CRM '{push.provider}' answered {status}"
