@@ -2,22 +2,12 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from inngest_temporal import FunctionOverride
+
 DEV_PLACEHOLDER = "changethis"
-
-
-class LimitOverride(BaseModel):
-    limit: int = Field(gt=0)
-    period_seconds: float | None = Field(default=None, gt=0)
-
-
-class FunctionOverride(BaseModel):
-    """Operator override of a function's declared throttle or concurrency, without a deploy."""
-
-    throttle: LimitOverride | None = None
-    concurrency: LimitOverride | None = None
 
 
 class Settings(BaseSettings):
@@ -33,6 +23,8 @@ class Settings(BaseSettings):
 
     # Event API
     event_key: str | None = None
+    # Scoped producer keys: {"<key>": ["user/*", "order/created"]}
+    event_keys: dict[str, list[str]] = Field(default_factory=dict)
     max_body_bytes: int = 3 * 1024 * 1024
     max_events_per_request: int = 5000
     router_max_in_flight: int = 200

@@ -1,4 +1,5 @@
-"""The production worker: `python worker.py`. Runs every pipeline and keeps the cron schedules."""
+"""The production worker: `python worker.py`. Runs every function, routes stored events that are
+due (the dispatcher), and keeps the cron schedules."""
 
 import asyncio
 import logging
@@ -6,27 +7,36 @@ import sys
 
 from sqlalchemy import text
 
-from db import create_engine, session_factory
-from events.registry import registry
-from infra.schedules import ensure_schedules
-from infra.temporal import connect_temporal
-from infra.worker import build_worker
+from application import build_activities, build_dispatcher, build_registry
+from inngest_temporal import build_worker, create_engine, ensure_schedules, session_factory
+from inngest_temporal.client import connect_temporal
 from settings import settings
+
+log = logging.getLogger("pipelines.worker")
 
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     client = await connect_temporal()
     engine = create_engine(settings.database_url)
+    sessions = session_factory(engine)
+    registry = build_registry(settings)
+    dispatcher = build_dispatcher(client, sessions, settings, registry)
     if settings.manage_schedules:
         await ensure_schedules(client, registry, settings.task_queue, settings.schedule_time_zone)
-    worker = build_worker(client, session_factory(engine), settings, registry)
-    logging.getLogger("pipelines.worker").info(
-        "worker on task queue %s: %s", settings.task_queue, [f.id for f in registry.functions]
+    worker = build_worker(
+        client,
+        dispatcher,
+        settings.task_queue,
+        build_activities(sessions, settings),
+        max_cached_workflows=settings.worker_max_cached_workflows,
     )
+    log.info("worker on task queue %s: %s", settings.task_queue, [f.id for f in registry.functions])
+    routing = asyncio.create_task(dispatcher.run())
     try:
         await worker.run()
     finally:
+        routing.cancel()
         await engine.dispose()
 
 

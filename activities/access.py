@@ -9,11 +9,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import AnalyticsEvent, Subscription, User
 from db.models.billing import PAYING_STATUSES
-from db.upsert import insert_ignore
-from workflows.errors import NonRetriableError
+from inngest_temporal import NonRetriableError, Sessions, insert_ignore
 
 
 class UserRef(BaseModel):

@@ -7,10 +7,8 @@ from pydantic import BaseModel
 from sqlalchemy import select, update
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import User, Workspace, WorkspaceSetting
-from db.upsert import insert_ignore
-from events.envelope import CamelModel
+from inngest_temporal import CamelModel, Sessions, insert_ignore
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "project": {"name": "Getting started", "template": "onboarding"},

@@ -5,9 +5,8 @@ from typing import Any
 from pydantic import BaseModel
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import AnalyticsEvent
-from db.upsert import insert_ignore
+from inngest_temporal import Sessions, insert_ignore
 
 
 class TrackInput(BaseModel):

@@ -7,10 +7,9 @@ from pydantic import BaseModel
 from sqlalchemy import exists, or_, select
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import User
 from db.models.billing import PAYING_STATUSES, Subscription
-from events.envelope import CamelModel
+from inngest_temporal import CamelModel, Sessions
 
 MAX_LISTED = 50  # users named in the team message; a Slack message has a size limit
 

@@ -20,11 +20,8 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.outbox import OutboxEntry, OutboxStore, SentMessage
-from db.engine import Sessions
 from db.models import CrmPush
-from db.upsert import insert_ignore
-from events.envelope import CamelModel
-from workflows.errors import NonRetriableError, RetryAfterError
+from inngest_temporal import CamelModel, NonRetriableError, RetryAfterError, Sessions, insert_ignore
 
 log = logging.getLogger("pipelines.crm")
 T = TypeVar("T")

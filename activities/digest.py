@@ -8,9 +8,8 @@ from temporalio import activity
 
 from activities import commerce_emails
 from activities.mail import EmailActivities
-from db.engine import Sessions
 from db.models import Order, User
-from events.envelope import CamelModel
+from inngest_temporal import CamelModel, Sessions
 
 # Orders that brought no money in. (The seed excludes cancelled ones; our failed orders, out of
 # stock or not fulfilled, brought none either.)

@@ -17,12 +17,9 @@ from pydantic import ValidationError
 from sqlalchemy import select, update
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import Fulfillment
-from db.upsert import insert_ignore
-from events.envelope import CamelModel
 from events.orders import OrderItem
-from workflows.errors import NonRetriableError, RetryAfterError
+from inngest_temporal import CamelModel, NonRetriableError, RetryAfterError, Sessions, insert_ignore
 
 HEARTBEAT_EVERY = timedelta(seconds=5)
 LOCAL_DELIVERY_TIME = timedelta(days=3)

@@ -10,11 +10,9 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import Order, Product, Reservation
-from events.envelope import CamelModel
 from events.orders import OrderItem
-from workflows.errors import NonRetriableError
+from inngest_temporal import CamelModel, NonRetriableError, Sessions
 
 OPEN_ORDER_STATUSES = ("pending", "processing")
 

@@ -4,11 +4,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import LoyaltyEntry
-from db.upsert import insert_ignore
-from events.envelope import CamelModel
-from workflows.errors import NonRetriableError
+from inngest_temporal import CamelModel, NonRetriableError, Sessions, insert_ignore
 
 CENTS_PER_POINT = 100  # one point per whole dollar spent
 

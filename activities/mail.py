@@ -12,8 +12,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.outbox import OutboxEntry, OutboxStore, SentMessage
-from db.engine import Sessions
-from workflows.errors import NonRetriableError
+from inngest_temporal import NonRetriableError, Sessions
 
 log = logging.getLogger("pipelines.email")
 

@@ -9,10 +9,9 @@ from temporalio import activity
 
 from activities import commerce_emails
 from activities.mail import EmailActivities
-from db.engine import Sessions
 from db.models import Subscription, User
 from db.models.billing import PAYING_STATUSES
-from events.envelope import CamelModel
+from inngest_temporal import CamelModel, Sessions
 
 DripTemplate = Literal["welcome", "day-1-tips", "day-3-case-study", "day-7-upgrade"]
 PAID_PLANS = ("pro", "enterprise")

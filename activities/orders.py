@@ -9,10 +9,8 @@ from temporalio import activity
 from activities import commerce_emails
 from activities.inventory import OPEN_ORDER_STATUSES, OrderRef, settle_reservations
 from activities.mail import EmailActivities, EmailReceipt
-from db.engine import Sessions
 from db.models import Order, OrderLine, Product, User
-from events.envelope import CamelModel
-from workflows.errors import NonRetriableError
+from inngest_temporal import CamelModel, NonRetriableError, Sessions
 
 
 class OrderFailure(CamelModel):

@@ -6,9 +6,8 @@ retried after the message was recorded returns the recorded message instead of s
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from db.engine import Sessions
 from db.models import OutboxMessage
-from db.upsert import insert_ignore
+from inngest_temporal import Sessions, insert_ignore
 
 
 class OutboxEntry(BaseModel):

@@ -12,10 +12,8 @@ import stripe
 from sqlalchemy import select
 from temporalio import activity
 
-from db.engine import Sessions
 from db.models import Order
-from events.envelope import CamelModel
-from workflows.errors import NonRetriableError
+from inngest_temporal import CamelModel, NonRetriableError, Sessions
 
 log = logging.getLogger("pipelines.payments")
 

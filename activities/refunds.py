@@ -7,10 +7,8 @@ from temporalio import activity
 from activities import commerce_emails
 from activities.mail import EmailActivities, EmailReceipt
 from activities.slack import SlackActivities, SlackMessage, SlackReceipt
-from db.engine import Sessions
 from db.models import Order, Refund
-from events.envelope import CamelModel
-from workflows.errors import NonRetriableError
+from inngest_temporal import CamelModel, NonRetriableError, Sessions
 
 # Refunds above $100.00 wait for a person (the seed's rule).
 APPROVAL_THRESHOLD_CENTS = 10_000

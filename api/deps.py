@@ -4,8 +4,7 @@ from fastapi import Depends, Request
 from temporalio.client import Client
 
 from api.services import Services
-from db.engine import Sessions
-from events.router import Router
+from inngest_temporal import Sessions
 from settings import Settings
 
 
@@ -15,10 +14,6 @@ def get_services(request: Request) -> Services:
 
 
 ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def get_router(services: ServicesDep) -> Router:
-    return services.router
 
 
 def get_sessions(services: ServicesDep) -> Sessions:
@@ -33,7 +28,6 @@ def get_client(services: ServicesDep) -> Client:
     return services.client
 
 
-RouterDep = Annotated[Router, Depends(get_router)]
 SessionsDep = Annotated[Sessions, Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 ClientDep = Annotated[Client, Depends(get_client)]

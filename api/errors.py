@@ -1,35 +1,82 @@
-"""Client errors: a short, human `detail` naming what is wrong, and an HTTP status."""
+"""Every error the API answers, mapped to HTTP in one place: a short, human `detail` naming what
+is wrong, and a status. Routes raise these; the handlers below turn them (and the failures of
+the systems behind the API) into JSON answers."""
 
-from fastapi import HTTPException
+import logging
 
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from temporalio.service import RPCError
 
-def bad_request(detail: str) -> HTTPException:
-    return HTTPException(status_code=400, detail=detail)
-
-
-def unauthorized(detail: str = "missing or invalid credentials") -> HTTPException:
-    return HTTPException(status_code=401, detail=detail, headers={"WWW-Authenticate": "Bearer"})
-
-
-def forbidden(detail: str) -> HTTPException:
-    return HTTPException(status_code=403, detail=detail)
+log = logging.getLogger("pipelines.api")
 
 
-def not_found(detail: str) -> HTTPException:
-    return HTTPException(status_code=404, detail=detail)
+class ApiError(Exception):
+    status_code = 400
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
-def conflict(detail: str) -> HTTPException:
-    return HTTPException(status_code=409, detail=detail)
+class BadRequest(ApiError):
+    status_code = 400
 
 
-def too_large(detail: str) -> HTTPException:
-    return HTTPException(status_code=413, detail=detail)
+class Unauthorized(ApiError):
+    status_code = 401
 
 
-def unprocessable(detail: str) -> HTTPException:
-    return HTTPException(status_code=422, detail=detail)
+class Forbidden(ApiError):
+    status_code = 403
 
 
-def unavailable(detail: str) -> HTTPException:
-    return HTTPException(status_code=503, detail=detail)
+class NotFound(ApiError):
+    status_code = 404
+
+
+class Conflict(ApiError):
+    status_code = 409
+
+
+class Gone(ApiError):
+    status_code = 410
+
+
+class Unprocessable(ApiError):
+    status_code = 422
+
+
+class BadGateway(ApiError):
+    """A provider behind us (Stripe) refused what we asked on the caller's behalf."""
+
+    status_code = 502
+
+
+class Unavailable(ApiError):
+    status_code = 503
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def api_error(_: Request, err: Exception) -> JSONResponse:
+        assert isinstance(err, ApiError)
+        headers = {"WWW-Authenticate": "Bearer"} if isinstance(err, Unauthorized) else None
+        return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=headers)
+
+    async def temporal_down(_: Request, err: Exception) -> JSONResponse:
+        # Only reads call Temporal from a request (writes go to the event log first).
+        message = err.message if isinstance(err, RPCError) else str(err)
+        return JSONResponse({"detail": f"Temporal is unavailable: {message}"}, status_code=503)
+
+    async def database_down(request: Request, err: Exception) -> JSONResponse:
+        log.warning("database error on %s %s: %r", request.method, request.url.path, err)
+        return JSONResponse(
+            {"detail": "the database is unavailable: nothing was stored, please retry"},
+            status_code=503,
+        )
+
+    app.add_exception_handler(ApiError, api_error)
+    app.add_exception_handler(RPCError, temporal_down)
+    app.add_exception_handler(OperationalError, database_down)
+    app.add_exception_handler(DBAPIError, database_down)

@@ -1,15 +1,29 @@
 """What the API holds for its lifetime: made once at start-up, shared by every request."""
 
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from stripe import StripeClient
 from temporalio.client import Client
 
-from db.engine import Sessions
-from events.registry import Registry
-from events.router import Router
+from inngest_temporal import Accepted, Dispatcher, Event, Registry, Sessions
 from settings import Settings
+
+
+@dataclass
+class Change:
+    """One database transaction: the rows an endpoint writes and the events it emits, together."""
+
+    session: AsyncSession
+    dispatcher: Dispatcher
+    accepted: list[Accepted] = field(default_factory=list)
+
+    async def emit(self, *events: Event) -> Accepted:
+        accepted = await self.dispatcher.store(self.session, list(events))
+        self.accepted.append(accepted)
+        return accepted
 
 
 @dataclass
@@ -19,6 +33,16 @@ class Services:
     engine: AsyncEngine
     sessions: Sessions
     registry: Registry
-    router: Router
+    dispatcher: Dispatcher
     # None when no Stripe key is configured: billing is then recorded locally.
     stripe: StripeClient | None = None
+
+    @asynccontextmanager
+    async def change(self) -> AsyncIterator[Change]:
+        """Commits the rows and events written in the block together (or neither), then routes
+        the events; routing that cannot happen now is the dispatcher's to finish."""
+        async with self.sessions() as session, session.begin():
+            change = Change(session, self.dispatcher)
+            yield change
+        for accepted in change.accepted:
+            await self.dispatcher.route(accepted)

@@ -7,15 +7,27 @@ import hmac
 from fastapi import Depends, Request
 
 from api.deps import SettingsDep
-from api.errors import forbidden, unauthorized
+from api.errors import Forbidden, Unauthorized
+from settings import Settings
+
+
+def bearer(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    return token.strip() if scheme.lower() == "bearer" else ""
+
+
+def is_staff_token(token: str, settings: Settings) -> bool:
+    return hmac.compare_digest(
+        token.encode("utf-8", "surrogateescape"), settings.admin_token.encode()
+    )
 
 
 def require_staff(request: Request, settings: SettingsDep) -> None:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise unauthorized("staff only: send Authorization: Bearer <ADMIN_TOKEN>")
-    if not hmac.compare_digest(token.strip().encode(), settings.admin_token.encode()):
-        raise forbidden("wrong admin token")
+    token = bearer(request)
+    if not token:
+        raise Unauthorized("staff only: send Authorization: Bearer <ADMIN_TOKEN>")
+    if not is_staff_token(token, settings):
+        raise Forbidden("wrong admin token")
 
 
 STAFF_ONLY = Depends(require_staff)

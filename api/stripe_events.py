@@ -16,7 +16,7 @@ from events.billing import (
     SubscriptionDeleted,
     SubscriptionDeletedData,
 )
-from events.envelope import Event
+from inngest_temporal import Event
 from settings import Settings
 
 

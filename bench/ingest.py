@@ -27,11 +27,13 @@ import httpx
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
+from application import build_registry
 from bench.stack import Stack, running_stack
-from events.function import FunctionSpec
-from events.registry import registry
 from events.users import SignupCompleted, SignupCompletedData
+from inngest_temporal import FunctionSpec
 from settings import settings
+
+registry = build_registry(settings)
 
 Send = Callable[[list[SignupCompleted]], Awaitable[None]]
 UNLIMITED = 1_000_000

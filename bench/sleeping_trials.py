@@ -19,12 +19,14 @@ from sqlalchemy import insert
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
+from application import build_registry
 from bench.stack import Stack, rss_bytes, running_stack
-from db import create_engine, session_factory
 from db.models import User
-from events.registry import registry
 from events.users import TrialStarted, TrialStartedData
+from inngest_temporal import create_engine, session_factory
 from settings import settings
+
+registry = build_registry(settings)
 
 FUNCTION_ID = "manage-trial-workflow"
 MIB = 1024 * 1024

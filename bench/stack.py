@@ -22,10 +22,9 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from events.envelope import Event
-from events.function import FunctionSpec
 from infra.dev import wait_for_temporal
-from infra.temporal import connect_temporal
+from inngest_temporal import Event, FunctionSpec
+from inngest_temporal.client import connect_temporal
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent

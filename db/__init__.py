@@ -1,5 +1,2 @@
-"""Database access: one async engine per process, sessions from its factory."""
-
-from db.engine import create_engine, session_factory
-
-__all__ = ["create_engine", "session_factory"]
+"""The application's tables (db/models) and their migrations (db/migrations). Connections come
+from the engine's helpers (inngest_temporal.db), which the event log shares."""

@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy import func, select
 
-from db.engine import Sessions, create_engine, session_factory
 from db.models import Product
+from inngest_temporal import Sessions, create_engine, session_factory
 from settings import settings
 
 log = logging.getLogger("pipelines.catalogue")

@@ -4,8 +4,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from events.envelope import CamelModel, Event
 from events.users import PaidPlan
+from inngest_temporal import CamelModel, Event
 
 
 class SubscriptionCreatedData(CamelModel):

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field
 
-from events.envelope import CamelModel, Event
+from inngest_temporal import CamelModel, Event
 
 
 class OrderItem(CamelModel):

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
 
-from events.envelope import CamelModel, Event
+from inngest_temporal import CamelModel, Event
 
 Plan = Literal["free", "pro", "enterprise"]
 PaidPlan = Literal["pro", "enterprise"]

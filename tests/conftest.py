@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import Sessions, create_engine, session_factory
+from inngest_temporal import Sessions, create_engine, session_factory
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -8,7 +8,6 @@ from sqlalchemy import select
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ActivityError, ApplicationError
 
-from db.engine import Sessions
 from db.models import Order, OrderLine, OutboxMessage, Product, Refund, User
 from events.orders import (
     OrderCreated,
@@ -18,6 +17,7 @@ from events.orders import (
     RefundRequestedData,
     RefundUser,
 )
+from inngest_temporal import Sessions
 from settings import Settings
 from tests.support import unique
 

@@ -1,26 +1,53 @@
-"""Helpers the tests share: workers with real activities (some replaced by fakes), unique ids."""
+"""Helpers the tests share: workers with the application's real activities (some replaced by
+fakes), a sender of events through the event log, unique ids."""
 
 import uuid
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
-from temporalio.client import Client, WorkflowHandle
-from temporalio.worker import Worker
+from temporalio.client import Client
 
-from db.engine import Sessions
-from events.registry import Registry, registry
-from infra.worker import build_activities, build_worker
+from application import build_activities, build_dispatcher, build_registry
+from inngest_temporal import Dispatcher, Event, Registry, Sessions, worker_with_fakes
+from inngest_temporal.testing import activity_name, step_ids, step_times
+from inngest_temporal.worker import Workers
 from settings import Settings
+
+__all__ = ["activity_name", "step_ids", "step_times"]
 
 
 def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:12]}"
 
 
-def activity_name(fn: Callable[..., Any]) -> str:
-    definition = getattr(fn, "__temporal_activity_definition")
-    return str(definition.name)
+def test_settings(**overrides: Any) -> Settings:
+    return Settings(**{"environment": "test", **overrides})
+
+
+def dispatcher_for(
+    client: Client,
+    sessions: Sessions,
+    task_queue: str,
+    settings: Settings | None = None,
+    registry: Registry | None = None,
+) -> Dispatcher:
+    settings = (settings or test_settings()).model_copy(update={"task_queue": task_queue})
+    return build_dispatcher(client, sessions, settings, registry or build_registry(settings))
+
+
+class Sender:
+    """Sends events the way the API does: stored in the log, then routed."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self.dispatcher = dispatcher
+
+    async def send(self, events: list[Event]) -> list[str]:
+        accepted, _ = await self.dispatcher.send(events)
+        return accepted.ids
+
+
+def sender(client: Client, sessions: Sessions, task_queue: str) -> Sender:
+    return Sender(dispatcher_for(client, sessions, task_queue))
 
 
 def make_worker(
@@ -30,37 +57,16 @@ def make_worker(
     *,
     settings: Settings | None = None,
     fakes: list[Callable[..., Any]] = (),  # type: ignore[assignment]
-    functions: Registry = registry,
+    registry: Registry | None = None,
     **options: Any,
-) -> Worker:
+) -> Workers:
     """A worker with the real activities, except those replaced by a fake of the same name."""
-    settings = settings or Settings(environment="test")
-    real = build_activities(client, sessions, settings, functions, task_queue)
-    replaced = {activity_name(f) for f in fakes}
-    return build_worker(
+    settings = settings or test_settings()
+    return worker_with_fakes(
         client,
-        sessions,
-        settings,
-        functions,
+        dispatcher_for(client, sessions, task_queue, settings, registry),
         task_queue,
-        activities=[a for a in real if activity_name(a) not in replaced] + list(fakes),
+        build_activities(sessions, settings),
+        fakes,
         **options,
     )
-
-
-async def step_times(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, timedelta]]:
-    """Each step the run scheduled (its id, as the Web UI shows it) and when, counted from the
-    run's start on the server's clock (virtual time on the time-skipping server)."""
-    started = None
-    steps = []
-    async for event in handle.fetch_history_events():
-        at = event.event_time.ToDatetime()
-        started = started or at
-        if event.HasField("activity_task_scheduled_event_attributes"):
-            steps.append((event.user_metadata.summary.data.decode().strip('"'), at - started))
-    return steps
-
-
-async def step_ids(handle: WorkflowHandle[Any, Any]) -> list[str]:
-    """The run's steps in order, as the Web UI names them (activity summaries)."""
-    return [step for step, _ in await step_times(handle)]

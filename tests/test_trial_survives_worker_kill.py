@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import Sessions
 from db.models import AnalyticsEvent, OutboxMessage, User
 from events.users import TrialStarted, TrialStartedData
+from inngest_temporal import Sessions
 from tests.processes import WorkerProcess
 from tests.support import unique
 from workflows.manage_trial import ManageTrialWorkflow, TrialResult

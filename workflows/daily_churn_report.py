@@ -7,9 +7,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.churn import ChurnActivities, ChurnCriteria, ChurnReport
     from activities.slack import SlackActivities, SlackMessage
-    from events.function import Cron, function
-    from events.scheduled import ScheduledTimer
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Cron, Pipeline, ScheduledTimer, function
 
 
 class NoAtRiskUsers(BaseModel):

@@ -6,9 +6,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.mail import EmailReceipt
     from activities.orders import CustomerNotice, OrderActivities, Shipment
-    from events.function import function
     from events.orders import OrderShipped
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Pipeline, function
 
 
 @function(id="handle-order-shipped", trigger=OrderShipped, retries=3)

@@ -13,10 +13,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.access import AccessActivities, Downgrade, UserContact, UserRef
     from activities.mail import EmailActivities, EmailMessage
     from events.billing import SubscriptionCreated
-    from events.envelope import CamelModel
-    from events.function import Match, function
     from events.users import TrialStarted
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import CamelModel, Match, Pipeline, function
 
 
 class TrialResult(CamelModel):

@@ -8,10 +8,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.onboarding import DripEmail, DripResult, DripTemplate, OnboardingActivities
-    from events.envelope import CamelModel
-    from events.function import function
     from events.users import SignedUp, SignedUpData
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import CamelModel, Pipeline, function
 
 
 class DripOutcome(CamelModel):

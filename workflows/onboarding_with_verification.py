@@ -12,10 +12,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.access import AccessActivities, Activation
     from activities.verification import VerificationActivities, VerificationEmail
-    from events.envelope import CamelModel
-    from events.function import Match, function
     from events.users import EmailVerified, SignupCompleted
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import CamelModel, Match, Pipeline, function
 
 VERIFICATION_WINDOW = timedelta(hours=24)
 

@@ -15,10 +15,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.fulfillment import FulfillmentActivities, FulfillmentRequest
     from activities.inventory import InventoryActivities, OrderItems, OrderRef
     from activities.orders import CustomerNotice, FulfilledOrder, OrderActivities, OrderFailure
-    from events.envelope import CamelModel
-    from events.function import Concurrency, function
     from events.orders import OrderCreated, OrderFulfilled, OrderFulfilledData
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import CamelModel, Concurrency, Pipeline, function
 
 # Providers can take 30-60 s; a silent worker is noticed by its missing heartbeats much sooner.
 FULFILLMENT_TIMEOUT = timedelta(minutes=3)

@@ -18,10 +18,8 @@ with workflow.unsafe.imports_passed_through():
         SupportRequest,
         needs_approval,
     )
-    from events.envelope import CamelModel
-    from events.function import Match, function
     from events.orders import RefundDecision, RefundRequested
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import CamelModel, Match, Pipeline, function
 
 APPROVAL_WINDOW = timedelta(hours=48)
 

@@ -14,9 +14,8 @@ with workflow.unsafe.imports_passed_through():
         UserRecord,
         WorkspaceRecord,
     )
-    from events.function import function
     from events.users import SignupCompleted, TrialStarted, TrialStartedData
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Pipeline, function
 
 TRIAL_LENGTH = timedelta(days=14)
 

@@ -5,9 +5,7 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.digest import DigestActivities, DigestDelivery, DigestRecipients, StatsPeriod
-    from events.function import Cron, function
-    from events.scheduled import ScheduledTimer
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Cron, Pipeline, ScheduledTimer, function
 
 
 @function(id="send-daily-digest", trigger=Cron("0 9 * * *"), retries=3)

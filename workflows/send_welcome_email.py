@@ -8,9 +8,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.analytics import AnalyticsActivities, TrackInput
     from activities.mail import EmailActivities, EmailMessage, EmailReceipt, WelcomeTemplate
-    from events.function import Throttle, function
     from events.users import SignupCompleted
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Pipeline, Throttle, function
 
 
 @function(

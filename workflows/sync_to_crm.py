@@ -7,9 +7,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.crm import CrmActivities, CrmContact, CrmPushRequest, CrmReceipt
-    from events.function import Backoff, Concurrency, function
     from events.users import SignupCompleted
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Backoff, Concurrency, Pipeline, function
 
 
 @function(

@@ -5,9 +5,8 @@ from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
     from activities.loyalty import LoyaltyActivities, LoyaltyBalance, LoyaltyCredit
-    from events.function import function
     from events.orders import OrderFulfilled
-    from workflows.pipeline import Pipeline
+    from inngest_temporal import Pipeline, function
 
 
 @function(id="update-loyalty-points", trigger=OrderFulfilled, retries=3)

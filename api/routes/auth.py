@@ -1,58 +1,58 @@
-"""Sign-up: the application's own user creation, which sends `user/signup.completed`."""
+"""Sign-up: the application's own user creation, which sends `user/signup.completed` in the same
+transaction (the user and the event are stored together, or neither is)."""
 
-from typing import Any
+from typing import Literal
 
 from fastapi import APIRouter, status
 from pydantic import EmailStr, Field
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from temporalio.service import RPCError
 from ulid import ULID
 
-from api.deps import RouterDep, SessionsDep
-from api.errors import conflict, unavailable
+from api.deps import ServicesDep
+from api.errors import Conflict
 from db.models import User
-from events.envelope import CamelModel
 from events.users import Plan, SignupCompleted, SignupCompletedData
+from inngest_temporal import CamelModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 class SignupRequest(CamelModel):
-    email: EmailStr
+    email: EmailStr = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
     plan: Plan = "free"
-    crm_provider: str | None = Field(default=None, max_length=50)
+    crm_provider: str | None = Field(default=None, min_length=1, max_length=50)
 
 
-@router.post("/signup", status_code=status.HTTP_201_CREATED)
-async def signup(body: SignupRequest, sessions: SessionsDep, events: RouterDep) -> dict[str, Any]:
+class SignupResponse(CamelModel):
+    user_id: str
+    status: Literal["created"] = "created"
+
+
+@router.post("/signup", status_code=status.HTTP_201_CREATED, response_model=SignupResponse)
+async def signup(body: SignupRequest, services: ServicesDep) -> SignupResponse:
     email = body.email.lower()
     user_id = f"user_{ULID()}"
-    async with sessions() as session:
-        if await session.scalar(select(User.id).where(func.lower(User.email) == email)):
-            raise conflict(f"a user with email {email} already exists")
-        session.add(User(id=user_id, email=email, name=body.name, plan=body.plan))
-        try:
-            await session.commit()
-        except IntegrityError:
-            raise conflict(f"a user with email {email} already exists") from None
-    event = SignupCompleted(
-        id=f"signup-{user_id}",
-        data=SignupCompletedData(
-            user_id=user_id,
-            email=email,
-            name=body.name,
-            plan=body.plan,
-            crm_provider=body.crm_provider,
-        ),
-    )
+    taken = Conflict(f"a user with email {email} already exists")
     try:
-        await events.send([event])
-    except RPCError as err:
-        # Nothing half-done: without its pipelines the sign-up did not happen.
-        async with sessions() as session:
-            await session.execute(delete(User).where(User.id == user_id))
-            await session.commit()
-        raise unavailable(f"Temporal is unavailable, please retry: {err.message}") from err
-    return {"userId": user_id, "status": "created"}
+        async with services.change() as change:
+            if await change.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+                raise taken
+            change.session.add(User(id=user_id, email=email, name=body.name, plan=body.plan))
+            await change.session.flush()
+            await change.emit(
+                SignupCompleted(
+                    id=f"signup-{user_id}",
+                    data=SignupCompletedData(
+                        user_id=user_id,
+                        email=email,
+                        name=body.name,
+                        plan=body.plan,
+                        crm_provider=body.crm_provider,
+                    ),
+                )
+            )
+    except IntegrityError:
+        raise taken from None
+    return SignupResponse(user_id=user_id)

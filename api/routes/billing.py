@@ -2,25 +2,24 @@
 
 With a Stripe key, the customer and subscription are created through the Stripe SDK (idempotency
 keys from the user, plan and attempt, so a retried request creates nothing twice) and Stripe's
-webhook sends `billing/subscription.created`. Without one, the subscription is recorded locally and
-the event sent from here, so `make dev` works offline."""
+webhook sends `billing/subscription.created`. Without one, the subscription is recorded locally
+and the event stored with it, so `make dev` works offline."""
 
-from typing import Annotated, Any
+from typing import Annotated, Literal
 
 import stripe
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import APIRouter, Depends, status
 from pydantic import Field
 from stripe import StripeClient
-from temporalio.service import RPCError
 
-from api.deps import RouterDep, ServicesDep, SessionsDep, SettingsDep
-from api.errors import conflict, not_found, unavailable
+from api.deps import ServicesDep
+from api.errors import BadGateway, Conflict, NotFound, Unavailable
+from api.services import Change
 from api.subscription_records import NewSubscription, SubscriptionRecords, live
 from db.models import Subscription, User
 from events.billing import SubscriptionCreated, SubscriptionCreatedData
-from events.envelope import CamelModel
-from events.router import Router
 from events.users import PaidPlan
+from inngest_temporal import CamelModel
 from settings import Settings
 
 router = APIRouter(prefix="/api/billing", tags=["billing"])
@@ -38,60 +37,63 @@ class SubscriptionRequest(CamelModel):
     plan: PaidPlan
 
 
-@router.post("/subscriptions", status_code=status.HTTP_201_CREATED)
+class SubscriptionResponse(CamelModel):
+    subscription_id: str
+    user_id: str
+    plan: str
+    status: str
+    provider: Literal["local", "stripe"]
+
+
+@router.post(
+    "/subscriptions", status_code=status.HTTP_201_CREATED, response_model=SubscriptionResponse
+)
 async def create_subscription(
-    body: SubscriptionRequest,
-    sessions: SessionsDep,
-    events: RouterDep,
-    settings: SettingsDep,
-    stripe_client: StripeDep,
-) -> dict[str, Any]:
-    records = SubscriptionRecords(sessions)
-    async with sessions() as session:
-        user = await session.get(User, body.user_id)
-    if user is None:
-        raise not_found(f"no user with id '{body.user_id}'")
-    previous = await records.of_user(user.id)
-    current = live(previous)
-    if current is not None:
-        raise conflict(
-            f"user {user.id} already has a {current.status} {current.plan} subscription "
-            f"({current.id})"
-        )
-    # Earlier (ended) subscriptions make a new attempt: a retry of this request reuses its keys,
-    # a later re-subscription gets fresh ones.
-    attempt = len(previous)
-    if stripe_client is None:
-        row = await _subscribe_locally(records, events, user, body.plan, attempt)
-    else:
-        row = await _subscribe_with_stripe(
-            records, stripe_client, settings, user, body.plan, attempt, previous
-        )
-    return {
-        "subscriptionId": row.id,
-        "userId": row.user_id,
-        "plan": row.plan,
-        "status": row.status,
-        "provider": "local" if row.stripe_subscription_id is None else "stripe",
-    }
+    body: SubscriptionRequest, services: ServicesDep, stripe_client: StripeDep
+) -> SubscriptionResponse:
+    async with services.change() as change:
+        records = SubscriptionRecords(change.session)
+        user = await change.session.get(User, body.user_id)
+        if user is None:
+            raise NotFound(f"no user with id '{body.user_id}'")
+        previous = await records.of_user(user.id)
+        current = live(previous)
+        if current is not None:
+            raise Conflict(
+                f"user {user.id} already has a {current.status} {current.plan} subscription "
+                f"({current.id})"
+            )
+        # Earlier (ended) subscriptions make a new attempt: a retry of this request reuses its
+        # keys, a later re-subscription gets fresh ones.
+        attempt = len(previous)
+        if stripe_client is None:
+            row = await _subscribe_locally(change, records, user, body.plan, attempt)
+        else:
+            row = await _subscribe_with_stripe(
+                records, stripe_client, services.settings, user, body.plan, attempt, previous
+            )
+    return SubscriptionResponse(
+        subscription_id=row.id,
+        user_id=row.user_id,
+        plan=row.plan,
+        status=row.status,
+        provider="local" if row.stripe_subscription_id is None else "stripe",
+    )
 
 
 async def _subscribe_locally(
-    records: SubscriptionRecords, events: Router, user: User, plan: str, attempt: int
+    change: Change, records: SubscriptionRecords, user: User, plan: str, attempt: int
 ) -> Subscription:
     subscription_id = f"sub_local_{user.id}_{attempt}"
     row = await records.record(
         NewSubscription(id=subscription_id, user_id=user.id, plan=plan, status="active")
     )
-    event = SubscriptionCreated(
-        id=f"subscription-created-{subscription_id}",
-        data=SubscriptionCreatedData(user_id=user.id, subscription_id=row.id, plan=plan),
+    await change.emit(
+        SubscriptionCreated(
+            id=f"subscription-created-{subscription_id}",
+            data=SubscriptionCreatedData(user_id=user.id, subscription_id=row.id, plan=plan),
+        )
     )
-    try:
-        await events.send([event])
-    except RPCError as err:
-        await records.forget(subscription_id, previous_plan=user.plan)
-        raise unavailable(f"Temporal is unavailable, nothing was recorded: {err.message}") from err
     return row
 
 
@@ -125,11 +127,9 @@ async def _subscribe_with_stripe(
             options={"idempotency_key": f"subscription-{user.id}-{plan}-{attempt}"},
         )
     except stripe.APIConnectionError as err:
-        raise unavailable(f"Stripe is unreachable, nothing was created: {err}") from err
+        raise Unavailable(f"Stripe is unreachable, nothing was created: {err}") from err
     except stripe.StripeError as err:
-        raise HTTPException(
-            status_code=502, detail=f"Stripe refused the subscription: {err.user_message or err}"
-        ) from err
+        raise BadGateway(f"Stripe refused the subscription: {err.user_message or err}") from err
     return await records.record(
         NewSubscription(
             id=subscription.id,

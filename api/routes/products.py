@@ -1,28 +1,36 @@
 """The product catalogue, with what is left to sell."""
 
-from typing import Any
-
 from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import SessionsDep
 from db.models import Product
+from inngest_temporal import CamelModel
 
 router = APIRouter(prefix="/api/products", tags=["products"])
 
 
-@router.get("")
-async def list_products(sessions: SessionsDep) -> list[dict[str, Any]]:
+class ProductView(CamelModel):
+    id: str
+    name: str
+    price_cents: int
+    stock: int
+    reserved: int
+    available: int
+
+
+@router.get("", response_model=list[ProductView])
+async def list_products(sessions: SessionsDep) -> list[ProductView]:
     async with sessions() as session:
         products = (await session.scalars(select(Product).order_by(Product.id))).all()
     return [
-        {
-            "id": p.id,
-            "name": p.name,
-            "priceCents": p.price_cents,
-            "stock": p.stock,
-            "reserved": p.reserved,
-            "available": p.stock - p.reserved,
-        }
+        ProductView(
+            id=p.id,
+            name=p.name,
+            price_cents=p.price_cents,
+            stock=p.stock,
+            reserved=p.reserved,
+            available=p.stock - p.reserved,
+        )
         for p in products
     ]

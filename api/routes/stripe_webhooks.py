@@ -1,19 +1,17 @@
 """`POST /api/webhooks/stripe`: Stripe's events, verified on the raw body with the webhook secret
 (tampered, wrong secret, stale timestamp -> 400 and nothing recorded or routed), then translated
-into ours (see api/stripe_events.py). Types we do not handle are acknowledged and ignored, so
-Stripe does not retry them."""
-
-from typing import Any
+into ours (see api/stripe_events.py), recorded and emitted in one transaction. Types we do not
+handle are acknowledged and ignored, so Stripe does not retry them."""
 
 import stripe
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
-from temporalio.service import RPCError
 
-from api.deps import RouterDep, SessionsDep, SettingsDep
-from api.errors import bad_request, too_large, unavailable
+from api.deps import ServicesDep
+from api.errors import BadRequest
 from api.stripe_events import Ignored, StripeEvent, StripeTranslator
 from api.subscription_records import SubscriptionRecords
+from inngest_temporal import CamelModel
 
 router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 
@@ -21,35 +19,38 @@ router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-@router.post("/stripe")
-async def stripe_webhook(
-    request: Request, sessions: SessionsDep, events: RouterDep, settings: SettingsDep
-) -> dict[str, Any]:
+class WebhookReceipt(CamelModel):
+    received: bool = True
+    ignored: str | None = None
+    event_id: str | None = None
+    name: str | None = None
+
+
+@router.post("/stripe", response_model=WebhookReceipt)
+async def stripe_webhook(request: Request, services: ServicesDep) -> WebhookReceipt:
     payload = await request.body()
-    if len(payload) > settings.max_body_bytes:
-        raise too_large(f"request body is over the {settings.max_body_bytes} byte limit")
     try:
         stripe.WebhookSignature.verify_header(
-            payload,
-            request.headers.get("stripe-signature"),
-            settings.stripe_webhook_secret,
+            payload.decode("utf-8"),
+            request.headers.get("stripe-signature", ""),
+            services.settings.stripe_webhook_secret,
             tolerance=SIGNATURE_TOLERANCE_SECONDS,
         )
-    except stripe.SignatureVerificationError as err:
-        raise bad_request(f"Stripe-Signature verification failed: {err.user_message}") from None
+    except (stripe.SignatureVerificationError, UnicodeDecodeError) as err:
+        message = getattr(err, "user_message", None) or str(err)
+        raise BadRequest(f"Stripe-Signature verification failed: {message}") from None
     try:
         event = StripeEvent.model_validate_json(payload)
     except ValidationError as err:
-        raise bad_request(f"not a Stripe event: {err.errors()[0]['msg']}") from None
-    try:
-        ours = await StripeTranslator(SubscriptionRecords(sessions), settings).translate(event)
-    except ValidationError as err:
-        raise bad_request(f"unexpected {event.type} payload: {err.errors()[0]['msg']}") from None
-    if isinstance(ours, Ignored):
-        return {"received": True, "ignored": ours.reason}
-    try:
-        await events.send([ours])
-    except RPCError as err:
-        # Stripe retries on a non-2xx answer; the retry routes what this one could not.
-        raise unavailable(f"Temporal is unavailable, please retry: {err.message}") from err
-    return {"received": True, "eventId": ours.id, "name": ours.name}
+        raise BadRequest(f"not a Stripe event: {err.errors()[0]['msg']}") from None
+    async with services.change() as change:
+        translator = StripeTranslator(SubscriptionRecords(change.session), services.settings)
+        try:
+            ours = await translator.translate(event)
+        except ValidationError as err:
+            raise BadRequest(f"unexpected {event.type} payload: {err.errors()[0]['msg']}") from None
+        if isinstance(ours, Ignored):
+            return WebhookReceipt(ignored=ours.reason)
+        # A redelivered Stripe event has the same id: stored once, routed once.
+        await change.emit(ours)
+    return WebhookReceipt(event_id=ours.id, name=ours.name)

@@ -3,19 +3,24 @@
 reused one gets a 4xx naming the problem, and nothing is sent."""
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Literal
 
-from fastapi import APIRouter, HTTPException, Query
-from sqlalchemy import select
-from temporalio.service import RPCError
+from fastapi import APIRouter, Query
 
-from api.deps import RouterDep, SessionsDep, SettingsDep
-from api.errors import bad_request, conflict, not_found, unavailable
-from db.models import EventRecord, User
+from api.deps import ServicesDep
+from api.errors import BadRequest, Conflict, Gone, NotFound
+from db.models import User
 from events.users import EmailVerified, EmailVerifiedData
 from infra.verification_tokens import ExpiredToken, InvalidToken, verify_token
+from inngest_temporal import CamelModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
+
+
+class VerifiedResponse(CamelModel):
+    status: Literal["verified"] = "verified"
+    user_id: str
+    message: str = "Thanks, your email is verified."
 
 
 def verified_event_id(user_id: str) -> str:
@@ -23,34 +28,26 @@ def verified_event_id(user_id: str) -> str:
     return f"email-verified-{user_id}"
 
 
-@router.get("/verify")
+@router.get("/verify", response_model=VerifiedResponse)
 async def verify_email(
-    sessions: SessionsDep,
-    events: RouterDep,
-    settings: SettingsDep,
-    token: str = Query(min_length=1, max_length=2000),
-) -> dict[str, Any]:
+    services: ServicesDep, token: str = Query(min_length=1, max_length=2000)
+) -> VerifiedResponse:
     try:
-        claims = verify_token(settings.secret_key, token, datetime.now(UTC))
+        claims = verify_token(services.settings.secret_key, token, datetime.now(UTC))
     except InvalidToken as err:
-        raise bad_request(str(err)) from None
+        raise BadRequest(str(err)) from None
     except ExpiredToken as err:
-        raise HTTPException(status_code=410, detail=f"{err}; ask for a new one") from None
-    event_id = verified_event_id(claims.user_id)
-    async with sessions() as session:
-        user = await session.get(User, claims.user_id)
-        already_sent = await session.scalar(
-            select(EventRecord.id).where(EventRecord.id == event_id)
+        raise Gone(f"{err}; ask for a new one") from None
+    used = Conflict("this email address is already verified: the link was used before")
+    async with services.change() as change:
+        user = await change.session.get(User, claims.user_id)
+        if user is None:
+            raise NotFound("the account for this verification link no longer exists")
+        if user.email_verified_at is not None:
+            raise used
+        event = EmailVerified(
+            id=verified_event_id(user.id), data=EmailVerifiedData(user_id=user.id, email=user.email)
         )
-    if user is None:
-        raise not_found("the account for this verification link no longer exists")
-    if user.email_verified_at is not None or already_sent is not None:
-        raise conflict("this email address is already verified: the link was used before")
-    event = EmailVerified(id=event_id, data=EmailVerifiedData(user_id=user.id, email=user.email))
-    try:
-        await events.send([event])
-    except RPCError as err:
-        raise unavailable(
-            f"Temporal is unavailable, please open the link again: {err.message}"
-        ) from err
-    return {"status": "verified", "userId": user.id, "message": "Thanks, your email is verified."}
+        if not (await change.emit(event)).stored:
+            raise used
+    return VerifiedResponse(user_id=claims.user_id)

@@ -5,11 +5,12 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from db.engine import create_engine
 from db.models import Base
+from inngest_temporal import create_engine, event_log_metadata
 from settings import settings
 
-target_metadata = Base.metadata
+# The application's tables and the engine's event log, migrated together.
+target_metadata = [Base.metadata, event_log_metadata]
 
 
 def _url() -> str:

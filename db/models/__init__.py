@@ -13,13 +13,11 @@ from db.models.commerce import (
     Reservation,
 )
 from db.models.crm import CrmPush
-from db.models.events import EventRecord
 
 __all__ = [
     "AnalyticsEvent",
     "Base",
     "CrmPush",
-    "EventRecord",
     "Fulfillment",
     "LoyaltyEntry",
     "Order",

@@ -3,8 +3,8 @@
 from sqlalchemy import func, select
 
 from activities.analytics import AnalyticsActivities, TrackInput
-from db.engine import Sessions
 from db.models import AnalyticsEvent
+from inngest_temporal import Sessions
 from tests.support import unique
 
 

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 from activities.digest import DigestActivities, StatsPeriod
 from activities.mail import EmailActivities
-from db.engine import Sessions
+from inngest_temporal import Sessions
 from tests.shop import add_order, add_product, add_user
 
 # A period no other test writes orders into.

@@ -13,11 +13,10 @@ from temporalio.testing import ActivityEnvironment
 
 import activities.fulfillment
 from activities.fulfillment import FulfillmentActivities, FulfillmentRequest
-from db.engine import Sessions
 from db.models import Fulfillment
+from inngest_temporal import NonRetriableError, Sessions
 from tests.http_recorder import HttpRecorder, Reply
 from tests.shop import add_order, add_product, add_user
-from workflows.errors import NonRetriableError
 
 
 @pytest.fixture

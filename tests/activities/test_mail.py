@@ -7,11 +7,10 @@ import resend
 from sqlalchemy import select
 
 from activities.mail import EmailActivities, EmailMessage
-from db.engine import Sessions
 from db.models import OutboxMessage
+from inngest_temporal import NonRetriableError, Sessions
 from tests.http_recorder import HttpRecorder, Reply
 from tests.support import unique
-from workflows.errors import NonRetriableError
 
 
 @pytest.fixture

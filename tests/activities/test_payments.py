@@ -7,11 +7,10 @@ from urllib.parse import parse_qs
 import pytest
 
 from activities.payments import PaymentActivities, PaymentRefund
-from db.engine import Sessions
 from infra.stripe_client import make_stripe_client
+from inngest_temporal import NonRetriableError, Sessions
 from tests.http_recorder import HttpRecorder, Reply
 from tests.shop import add_order, add_product, add_user, shop_settings
-from workflows.errors import NonRetriableError
 
 
 @pytest.fixture

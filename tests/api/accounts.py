@@ -7,7 +7,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
-from db.models import EventRecord, User
+from db.models import User
+from inngest_temporal.store import StoredEvent
 from tests.api.conftest import Api
 from tests.support import unique
 
@@ -59,9 +60,9 @@ async def running_trial(api: Api, user_id: str) -> str:
     async def probe() -> str | None:
         async with api.sessions() as session:
             event_id = await session.scalar(
-                select(EventRecord.id).where(
-                    EventRecord.name == "user/trial.started",
-                    EventRecord.data["userId"].as_string() == user_id,
+                select(StoredEvent.id).where(
+                    StoredEvent.name == "user/trial.started",
+                    StoredEvent.data["userId"].as_string() == user_id,
                 )
             )
         if event_id is None:

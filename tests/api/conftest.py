@@ -1,7 +1,9 @@
 """The API in-process against the session's dev server, with a worker on a fresh task queue."""
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 import httpx
 import pytest
@@ -10,7 +12,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from db.engine import Sessions
+from inngest_temporal import Sessions
 from settings import Settings
 from tests.support import make_worker
 
@@ -46,3 +48,21 @@ async def api(
         ) as http,
     ):
         yield Api(http, app, dev_env.client, sessions, api_settings)
+
+
+@asynccontextmanager
+async def app_with(api: Api, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
+    """The same API with other settings (the fixture's worker serves its runs)."""
+    settings = api.settings.model_copy(update=overrides)
+
+    async def connect() -> Client:
+        return api.client
+
+    app = create_app(settings, connect=connect)
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield http

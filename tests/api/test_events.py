@@ -12,9 +12,10 @@ import uvicorn
 from sqlalchemy import func, select
 
 from api.main import create_app
-from db.models import EventRecord
+from application import build_registry
+from inngest_temporal.store import StoredEvent
 from settings import Settings
-from tests.api.conftest import Api
+from tests.api.conftest import Api, app_with
 from tests.support import unique
 
 
@@ -32,7 +33,7 @@ def signup_event(event_id: str | None = None, **data: Any) -> dict[str, Any]:
 
 async def count_events(api: Api, ids: list[str]) -> int:
     async with api.sessions() as session:
-        return int(await session.scalar(select(func.count()).where(EventRecord.id.in_(ids))) or 0)
+        return int(await session.scalar(select(func.count()).where(StoredEvent.id.in_(ids))) or 0)
 
 
 async def test_one_event_starts_every_listening_function(api: Api) -> None:
@@ -134,36 +135,36 @@ async def test_malformed_json_is_400(api: Api) -> None:
 
 
 async def test_body_over_the_limit_is_413_and_routes_nothing(api: Api) -> None:
-    api.settings.max_body_bytes = 2_000
     event = signup_event(event_id=unique("evt"), name="x" * 150)
-    response = await api.http.post("/api/events", json=[event] * 1 + [signup_event()] * 20)
+    async with app_with(api, max_body_bytes=2_000) as http:
+        response = await http.post("/api/events", json=[event] * 1 + [signup_event()] * 20)
     assert response.status_code == 413
     assert "byte limit" in response.json()["detail"]
     assert await count_events(api, [event["id"]]) == 0
 
 
 async def test_too_many_events_is_413(api: Api) -> None:
-    api.settings.max_events_per_request = 2
-    response = await api.http.post("/api/events", json=[signup_event()] * 3)
+    async with app_with(api, max_events_per_request=2) as http:
+        response = await http.post("/api/events", json=[signup_event()] * 3)
     assert response.status_code == 413
     assert "at most 2 events" in response.json()["detail"]
 
 
 async def test_event_key_is_required_when_configured(api: Api) -> None:
-    api.settings.event_key = "secret-key"
     event = signup_event(event_id=unique("evt"))
-    missing = await api.http.post("/api/events", json=event)
-    wrong = await api.http.post("/api/events", json=event, headers={"authorization": "Bearer nope"})
-    wrong_path = await api.http.post("/e/nope", json=event)
-    assert (missing.status_code, wrong.status_code, wrong_path.status_code) == (401, 401, 401)
-    assert await count_events(api, [event["id"]]) == 0
+    async with app_with(api, event_key="secret-key") as http:
+        missing = await http.post("/api/events", json=event)
+        wrong = await http.post("/api/events", json=event, headers={"authorization": "Bearer nope"})
+        wrong_path = await http.post("/e/nope", json=event)
+        assert (missing.status_code, wrong.status_code, wrong_path.status_code) == (401, 401, 401)
+        assert await count_events(api, [event["id"]]) == 0
 
-    right = await api.http.post(
-        "/api/events", json=event, headers={"authorization": "Bearer secret-key"}
-    )
-    assert right.status_code == 200
-    right_path = await api.http.post("/e/secret-key", json=signup_event())
-    assert right_path.status_code == 200
+        right = await http.post(
+            "/api/events", json=event, headers={"authorization": "Bearer secret-key"}
+        )
+        assert right.status_code == 200
+        right_path = await http.post("/e/secret-key", json=signup_event())
+        assert right_path.status_code == 200
 
 
 async def test_unknown_event_id_is_404(api: Api) -> None:
@@ -218,7 +219,9 @@ async def test_the_inngest_python_sdk_sends_here_unchanged(api: Api, live_url: s
         )
     )
     assert len(ids) == 1
-    record = (await api.http.get(f"/api/events/{ids[0]}")).json()
+    record = (
+        await api.http.get(f"/api/events/{ids[0]}", headers={"authorization": "Bearer inngest-key"})
+    ).json()
     assert record["data"]["userId"] == user_id
     assert {r["action"] for r in record["runs"]} == {"started"}
     run = record["runs"][0]
@@ -227,9 +230,7 @@ async def test_the_inngest_python_sdk_sends_here_unchanged(api: Api, live_url: s
 
 
 def test_event_json_round_trip_keeps_camel_case() -> None:
-    from events.catalog import parse_event
-
-    event = parse_event(signup_event(crmProvider="hubspot"))
+    event = build_registry(Settings()).catalog.parse(signup_event(crmProvider="hubspot"))
     dumped = event.to_json()
     assert dumped["data"]["crmProvider"] == "hubspot"
     assert json.loads(json.dumps(dumped))["data"]["userId"].startswith("user_")

@@ -7,7 +7,8 @@ from typing import Any
 from sqlalchemy import func, select
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
-from db.models import AnalyticsEvent, EventRecord, OutboxMessage, User, Workspace, WorkspaceSetting
+from db.models import AnalyticsEvent, OutboxMessage, User, Workspace, WorkspaceSetting
+from inngest_temporal.store import StoredEvent
 from tests.api.conftest import Api
 from tests.support import step_ids, unique
 
@@ -63,9 +64,9 @@ async def test_signup_runs_both_pipelines_and_records_everything(api: Api) -> No
         ).one()
         trial = (
             await session.scalars(
-                select(EventRecord).where(
-                    EventRecord.name == "user/trial.started",
-                    EventRecord.data["userId"].as_string() == user_id,
+                select(StoredEvent).where(
+                    StoredEvent.name == "user/trial.started",
+                    StoredEvent.data["userId"].as_string() == user_id,
                 )
             )
         ).one()
@@ -118,8 +119,8 @@ async def test_existing_email_gets_409_and_starts_nothing(api: Api) -> None:
     async with api.sessions() as session:
         events = await session.scalar(
             select(func.count()).where(
-                EventRecord.name == "user/signup.completed",
-                EventRecord.data["email"].as_string() == email,
+                StoredEvent.name == "user/signup.completed",
+                StoredEvent.data["email"].as_string() == email,
             )
         )
     assert events == 1

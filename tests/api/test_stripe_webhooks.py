@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 from sqlalchemy import func, select
 
-from db.models import EventRecord, Subscription, User
+from db.models import Subscription, User
+from inngest_temporal.store import StoredEvent
 from tests.api.accounts import create_user, event_run, eventually, recorded, running_trial, signup
 from tests.api.conftest import Api
 from tests.support import unique
@@ -56,7 +57,7 @@ async def deliver(api: Api, payload: bytes, **signing: Any) -> httpx.Response:
 async def count_recorded(api: Api, event_id: str) -> int:
     async with api.sessions() as session:
         return int(
-            await session.scalar(select(func.count()).where(EventRecord.id == event_id)) or 0
+            await session.scalar(select(func.count()).where(StoredEvent.id == event_id)) or 0
         )
 
 
@@ -108,7 +109,9 @@ async def test_wrong_secret_stale_timestamp_or_no_signature_get_400(api: Api) ->
 
     wrong_secret = await deliver(api, payload, secret="whsec_someone_else")
     stale = await deliver(api, payload, timestamp=int(time.time()) - 600)
-    unsigned = await api.http.post("/api/webhooks/stripe", content=payload)
+    unsigned = await api.http.post(
+        "/api/webhooks/stripe", content=payload, headers={"content-type": "application/json"}
+    )
 
     assert [r.status_code for r in (wrong_secret, stale, unsigned)] == [400, 400, 400]
     assert "tolerance" in stale.json()["detail"]

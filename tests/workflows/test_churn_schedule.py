@@ -18,8 +18,8 @@ from temporalio.client import (
 from temporalio.testing import WorkflowEnvironment
 
 from activities.churn import ChurnReport
-from db.engine import Sessions
 from db.models import OutboxMessage, User
+from inngest_temporal import Sessions
 from tests.support import unique
 from tests.worker_processes import worker_processes
 from workflows.daily_churn_report import DailyChurnReportWorkflow

@@ -13,15 +13,18 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from activities.churn import ChurnReport
-from db.engine import Sessions, create_engine, session_factory
 from db.models import OutboxMessage, User
 from db.models.billing import Subscription
-from events.registry import registry
-from events.router import Router
-from events.scheduled import ScheduledTimer, ScheduledTimerData
 from events.users import EmailVerified, EmailVerifiedData
+from inngest_temporal import (
+    ScheduledTimer,
+    ScheduledTimerData,
+    Sessions,
+    create_engine,
+    session_factory,
+)
 from tests.conftest import ROOT
-from tests.support import make_worker, step_ids, unique
+from tests.support import make_worker, sender, step_ids, unique
 from workflows.daily_churn_report import DailyChurnReportWorkflow, NoAtRiskUsers
 
 
@@ -101,7 +104,7 @@ async def test_reports_inactive_users_whose_trial_ends_within_three_days(
         await session.commit()
     # Inactive for days, but an event carrying their userId arrives now: no longer at risk.
     back = await add_user(own_sessions, "Back", trial_ends_in=day, last_active=5 * day)
-    router = Router(skipping_env.client, own_sessions, task_queue, registry)
+    router = sender(skipping_env.client, own_sessions, task_queue)
     await router.send([EmailVerified(data=EmailVerifiedData(user_id=back))])
 
     result, run_id, steps = await run_report(skipping_env, own_sessions, task_queue)

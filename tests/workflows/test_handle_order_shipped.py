@@ -4,9 +4,9 @@ import pytest
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import Sessions
 from db.models import Order
 from events.orders import OrderShipped, OrderShippedData
+from inngest_temporal import Sessions
 from tests.shop import add_order, add_product, add_user, emails_to, step_error
 from tests.support import make_worker, step_times, unique
 from workflows.handle_order_shipped import HandleOrderShippedWorkflow

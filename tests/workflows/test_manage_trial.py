@@ -13,13 +13,11 @@ from temporalio.exceptions import CancelledError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.access import AccessActivities, UserContact, UserRef
-from db.engine import Sessions
 from db.models import AnalyticsEvent, OutboxMessage, Subscription, User
 from events.billing import SubscriptionCreated, SubscriptionCreatedData
-from events.registry import registry
-from events.router import Router
 from events.users import TrialStarted, TrialStartedData
-from tests.support import make_worker, step_times, unique
+from inngest_temporal import Sessions
+from tests.support import Sender, make_worker, sender, step_times, unique
 from workflows.manage_trial import ManageTrialWorkflow, TrialResult
 
 DAY = timedelta(days=1)
@@ -51,7 +49,7 @@ async def start_trial(
     )
 
 
-async def subscribe(router: Router, user_id: str) -> str:
+async def subscribe(router: Sender, user_id: str) -> str:
     event = SubscriptionCreated(
         id=unique("evt"),
         data=SubscriptionCreatedData(user_id=user_id, subscription_id=unique("sub"), plan="pro"),
@@ -85,8 +83,8 @@ async def plan_of(sessions: Sessions, user: User) -> str:
         return plan
 
 
-def router_for(env: WorkflowEnvironment, sessions: Sessions, task_queue: str) -> Router:
-    return Router(env.client, sessions, task_queue, registry)
+def router_for(env: WorkflowEnvironment, sessions: Sessions, task_queue: str) -> Sender:
+    return sender(env.client, sessions, task_queue)
 
 
 async def test_without_conversion_reminds_on_days_7_and_13_and_downgrades_on_day_14(

@@ -7,9 +7,9 @@ from sqlalchemy import update
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import Sessions
 from db.models import User
 from events.users import SignedUp, SignedUpData
+from inngest_temporal import Sessions
 from tests.api.accounts import eventually
 from tests.shop import add_user, emails_to
 from tests.support import make_worker, step_times, unique

@@ -13,14 +13,12 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import EmailReceipt
 from activities.verification import VerificationEmail
-from db.engine import Sessions
 from db.models import OutboxMessage, User
-from events.registry import registry
-from events.router import Router
 from events.users import EmailVerified, EmailVerifiedData, SignupCompleted, SignupCompletedData
 from infra.verification_tokens import verify_token
+from inngest_temporal import Sessions
 from settings import Settings
-from tests.support import make_worker, step_times, unique
+from tests.support import make_worker, sender, step_times, unique
 from workflows.onboarding_with_verification import (
     OnboardingWithVerificationWorkflow,
     Unverified,
@@ -59,7 +57,7 @@ async def start(
 async def verify(
     env: WorkflowEnvironment, sessions: Sessions, task_queue: str, user_id: str
 ) -> None:
-    router = Router(env.client, sessions, task_queue, registry)
+    router = sender(env.client, sessions, task_queue)
     await router.send([EmailVerified(id=unique("evt"), data=EmailVerifiedData(user_id=user_id))])
 
 

@@ -14,13 +14,13 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.fulfillment import FulfillmentReceipt, FulfillmentRequest
 from activities.inventory import InventoryActivities, OrderItems
-from db.engine import Sessions
-from db.models import EventRecord, Fulfillment, Order, Product, Reservation
+from db.models import Fulfillment, Order, Product, Reservation
 from events.orders import OrderCreated
+from inngest_temporal import NonRetriableError, Sessions
+from inngest_temporal.gate import GateWorkflow
+from inngest_temporal.store import EventRoute, StoredEvent
 from tests.shop import add_order, add_product, add_user, emails_to, shop_settings, step_error
 from tests.support import make_worker, step_times, unique
-from workflows.errors import NonRetriableError
-from workflows.gate import gate_id
 from workflows.process_order import OrderResult, ProcessOrderWorkflow
 
 
@@ -36,12 +36,16 @@ async def order_worker(
         yield
         async with sessions() as session:
             started = await session.scalars(
-                select(EventRecord.runs).where(EventRecord.received_at >= began)
+                select(EventRoute.workflow_id).where(EventRoute.routed_at >= began)
             )
-            workflow_ids = [run["workflowId"] for runs in started for run in runs]
-        workflow_ids.append(gate_id(task_queue, ProcessOrderWorkflow.spec.id, "concurrency", ""))
+            workflow_ids = list(started)
         for workflow_id in workflow_ids:
             await env.client.get_workflow_handle(workflow_id).result()
+        gate = env.client.get_workflow_handle(
+            f"gate/{task_queue}/{ProcessOrderWorkflow.spec.id}/concurrency/"
+        )
+        while (await gate.query(GateWorkflow.status)).holders:  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
 
 
 async def start(
@@ -87,13 +91,15 @@ async def test_reserves_fulfils_confirms_and_announces_the_order(
         async with sessions() as session:
             fulfilled = (
                 await session.scalars(
-                    select(EventRecord).where(
-                        EventRecord.name == "order/fulfilled",
-                        EventRecord.data["orderId"].as_string() == order_id,
+                    select(StoredEvent).where(
+                        StoredEvent.name == "order/fulfilled",
+                        StoredEvent.data["orderId"].as_string() == order_id,
                     )
                 )
             ).one()
-        [loyalty] = fulfilled.runs
+            [loyalty] = (
+                await session.scalars(select(EventRoute).where(EventRoute.event_id == fulfilled.id))
+            ).all()
 
     assert steps == [
         "check-inventory",
@@ -118,7 +124,7 @@ async def test_reserves_fulfils_confirms_and_announces_the_order(
     assert "2 x Signed print: $240.00" in confirmation.body and "$255.00" in confirmation.body
     assert fulfilled.data["fulfillmentId"] == result.fulfillment_id
     assert fulfilled.data["totalCents"] == 25_500
-    assert loyalty["functionId"] == "update-loyalty-points"
+    assert loyalty.function_id == "update-loyalty-points"
 
 
 async def test_out_of_stock_fails_the_order_and_reserves_nothing(
@@ -135,7 +141,7 @@ async def test_out_of_stock_fails_the_order_and_reserves_nothing(
         steps = [step for step, _ in await step_times(handle)]
 
     assert step_error(failure.value) == f"Product {scarce} out of stock"
-    assert steps == ["check-inventory", "mark-order-failed"]
+    assert steps == ["check-inventory", "mark-order-failed", "report-failure"]
     order = await order_row(sessions, event.data.order_id)
     assert (order.status, order.failure_reason) == ("failed", f"Product {scarce} out of stock")
     assert await product(sessions, plenty) == (10, 0)
@@ -216,6 +222,7 @@ async def test_a_failing_fulfilment_releases_the_reservation(
         "submit-fulfillment",
         "release-inventory",
         "mark-order-failed",
+        "report-failure",
     ]
     assert await product(sessions, product_id) == (4, 0)
     assert await reservations(sessions, event.data.order_id) == [(product_id, 3, "released")]

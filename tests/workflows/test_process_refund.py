@@ -7,14 +7,12 @@ from sqlalchemy import select
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import Sessions
 from db.models import Order, OutboxMessage, Refund, User
 from events.orders import RefundDecision, RefundDecisionData, RefundRequested
-from events.registry import registry
-from events.router import Router
+from inngest_temporal import Sessions
 from tests.api.accounts import eventually
 from tests.shop import add_order, add_product, add_refund_request, add_user, emails_to
-from tests.support import make_worker, step_times, unique
+from tests.support import Sender, make_worker, sender, step_times, unique
 from workflows.process_refund import ProcessRefundWorkflow, RefundOutcome
 
 
@@ -28,9 +26,9 @@ async def refund_case(
     return customer, await add_refund_request(sessions, order, customer, amount_cents, status)
 
 
-def router_for(env: WorkflowEnvironment, sessions: Sessions, task_queue: str) -> Router:
+def router_for(env: WorkflowEnvironment, sessions: Sessions, task_queue: str) -> Sender:
     """Routes events the way the API does: the run's id is keyed by the order."""
-    return Router(env.client, sessions, task_queue, registry)
+    return sender(env.client, sessions, task_queue)
 
 
 def run_of(

@@ -10,11 +10,11 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.accounts import AccountActivities, NewWorkspace, WorkspaceRecord
-from db.engine import Sessions
-from db.models import EventRecord, User, Workspace, WorkspaceSetting
+from db.models import User, Workspace, WorkspaceSetting
 from events.users import SignupCompleted, SignupCompletedData
+from inngest_temporal import NonRetriableError, Sessions
+from inngest_temporal.store import StoredEvent
 from tests.support import make_worker, step_ids, unique
-from workflows.errors import NonRetriableError
 from workflows.provision_account import ProvisionAccountWorkflow
 
 
@@ -54,9 +54,9 @@ async def test_provisions_user_workspace_defaults_and_starts_trial(
         ).all()
         trial = (
             await session.scalars(
-                select(EventRecord).where(
-                    EventRecord.name == "user/trial.started",
-                    EventRecord.data["userId"].as_string() == user_id,
+                select(StoredEvent).where(
+                    StoredEvent.name == "user/trial.started",
+                    StoredEvent.data["userId"].as_string() == user_id,
                 )
             )
         ).one()

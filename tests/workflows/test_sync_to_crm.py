@@ -13,9 +13,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.crm import CrmActivities, CrmPushRequest, CrmReceipt
-from db.engine import Sessions
 from db.models import CrmPush, OutboxMessage
 from events.users import SignupCompleted, SignupCompletedData
+from inngest_temporal import Sessions
 from settings import Settings
 from tests.fake_crm import Failure, FakeCrm
 from tests.support import make_worker, unique

@@ -13,9 +13,9 @@ from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
 from activities.crm import CrmReceipt
-from db.engine import Sessions
 from db.models import CrmPush
 from events.users import SignupCompleted, SignupCompletedData
+from inngest_temporal import Sessions
 from tests.fake_crm import FakeCrm
 from tests.support import unique
 from tests.worker_processes import worker_processes

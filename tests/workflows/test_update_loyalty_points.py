@@ -3,9 +3,9 @@
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from db.engine import Sessions
 from db.models import LoyaltyEntry
 from events.orders import OrderFulfilled, OrderFulfilledData
+from inngest_temporal import Sessions
 from tests.shop import add_order, add_product, add_user
 from tests.support import make_worker, unique
 from workflows.update_loyalty_points import UpdateLoyaltyPointsWorkflow

@@ -8,8 +8,7 @@ from temporalio.client import ScheduleActionExecutionStartWorkflow, ScheduleActi
 from activities.commerce_emails import money
 from activities.digest import DigestActivities, StatsPeriod
 from activities.mail import EmailActivities
-from events.registry import registry
-from infra.schedules import ensure_schedules
+from inngest_temporal.schedules import ensure_schedules
 from tests.api.accounts import eventually
 from tests.api.conftest import Api
 from tests.shop import add_order, add_product, add_user, emails_to
@@ -29,7 +28,7 @@ async def test_the_schedule_exists_and_a_triggered_run_emails_every_admin(api: A
     await add_order(api.sessions, member.id, [(product_id, 3, 2_469)], "cancelled")
 
     assert SCHEDULE_ID in await ensure_schedules(
-        api.client, registry, api.settings.task_queue, "UTC"
+        api.client, api.app.state.services.registry, api.settings.task_queue, "UTC"
     )
     schedule = api.client.get_schedule_handle(SCHEDULE_ID)
     described = await schedule.describe()

@@ -5,7 +5,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import EventRecord, LoyaltyEntry, Order
+from db.models import LoyaltyEntry, Order
+from inngest_temporal.store import StoredEvent
 from tests.api.conftest import Api
 from tests.api.shop.conftest import STAFF
 from tests.api.shop.runs import finished_run, step_ids
@@ -72,9 +73,9 @@ async def test_an_order_is_stored_fulfilled_confirmed_and_earns_points(api: Api)
 
     async with api.sessions() as session:
         fulfilled_id = await session.scalar(
-            select(EventRecord.id).where(
-                EventRecord.name == "order/fulfilled",
-                EventRecord.data["orderId"].as_string() == order_id,
+            select(StoredEvent.id).where(
+                StoredEvent.name == "order/fulfilled",
+                StoredEvent.data["orderId"].as_string() == order_id,
             )
         )
     assert fulfilled_id is not None
@@ -117,7 +118,7 @@ async def test_bad_orders_are_refused_naming_the_problem_and_nothing_is_stored(a
     async with api.sessions() as session:
         orders = await session.scalar(select(func.count()).where(Order.customer_id == customer.id))
         events = await session.scalar(
-            select(func.count()).where(EventRecord.data["customerId"].as_string() == customer.id)
+            select(func.count()).where(StoredEvent.data["customerId"].as_string() == customer.id)
         )
     assert (orders, events) == (0, 0)
 
@@ -164,9 +165,9 @@ async def test_shipping_is_for_staff_and_tells_the_customer(api: Api) -> None:
     assert response.status_code == 202, response.text
     async with api.sessions() as session:
         shipped_id = await session.scalar(
-            select(EventRecord.id).where(
-                EventRecord.name == "order/shipped",
-                EventRecord.data["orderId"].as_string() == order_id,
+            select(StoredEvent.id).where(
+                StoredEvent.name == "order/shipped",
+                StoredEvent.data["orderId"].as_string() == order_id,
             )
         )
     assert shipped_id is not None

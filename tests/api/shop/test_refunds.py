@@ -5,7 +5,8 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from db.models import EventRecord, OutboxMessage, Refund, User
+from db.models import OutboxMessage, Refund, User
+from inngest_temporal.store import StoredEvent
 from tests.api.conftest import Api
 from tests.api.shop.conftest import STAFF
 from tests.api.shop.runs import finished_run
@@ -56,8 +57,8 @@ async def test_refunds_beyond_the_order_or_before_fulfilment_are_refused(api: Ap
         )
         sent = await session.scalar(
             select(func.count()).where(
-                EventRecord.name == "refund/requested",
-                EventRecord.data["orderId"].as_string() == order_id,
+                StoredEvent.name == "refund/requested",
+                StoredEvent.data["orderId"].as_string() == order_id,
             )
         )
     assert (stored, sent) == (0, 0)

@@ -4,10 +4,9 @@ time-skipping server skips past the slow signal's timer while a workflow task is
 
 import asyncio
 from datetime import timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import (
     Interceptor,
@@ -19,8 +18,16 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from inngest_temporal import Registry, activity_methods
+    from inngest_temporal.admission import (
+        GRANTED_SIGNAL,
+        Acquire,
+        GateActivities,
+        GateState,
+        Holder,
+    )
+    from inngest_temporal.gate import GateWorkflow
     from tests.support import unique
-    from workflows.gate import GRANTED_SIGNAL, Acquire, GateState, GateWorkflow
 
 SIGNAL_DELAY = timedelta(seconds=0.5)
 
@@ -59,8 +66,12 @@ class PermitHolder:
         await workflow.wait_condition(lambda: self.granted)
 
 
-async def holder(client: Client, task_queue: str) -> WorkflowHandle[Any, Any]:
-    return await client.start_workflow(PermitHolder.run, id=unique("holder"), task_queue=task_queue)
+async def holder(client: Client, task_queue: str) -> Holder:
+    handle = await client.start_workflow(
+        PermitHolder.run, id=unique("holder"), task_queue=task_queue
+    )
+    assert handle.result_run_id is not None
+    return Holder(workflow_id=handle.id, run_id=handle.result_run_id)
 
 
 async def test_a_run_arriving_while_the_gate_grants_is_not_stranded(
@@ -72,24 +83,32 @@ async def test_a_run_arriving_while_the_gate_grants_is_not_stranded(
         client,
         task_queue=task_queue,
         workflows=[GateWorkflow, PermitHolder],
+        activities=activity_methods([GateActivities(client, task_queue, Registry([]))]),
         interceptors=[SlowGrantSignals()],
     )
     async with worker:
-        first, second = await holder(client, task_queue), await holder(client, task_queue)
+        first, second, third = [await holder(client, task_queue) for _ in range(3)]
         gate = await client.start_workflow(
-            GateWorkflow.run,
-            GateState(gate_id=gate_id, limit=5),
-            id=gate_id,
-            task_queue=task_queue,
-            start_signal="acquire",
-            start_signal_args=[Acquire(holder=first.id, limit=5)],
+            GateWorkflow.run, GateState(gate_id=gate_id, limit=1), id=gate_id, task_queue=task_queue
         )
-        # The first permit is granted and its signal is on its way (slowly) ...
+        # With room, the answer to the request is the permit itself.
+        assert (
+            await gate.execute_update(GateWorkflow.acquire, Acquire(holder=first, limit=1))
+        ).granted
+        assert not (
+            await gate.execute_update(GateWorkflow.acquire, Acquire(holder=second, limit=1))
+        ).granted
+        # The first run releases: the second's permit is on its way (slowly) ...
+        await gate.signal(GateWorkflow.release, first)
         for _ in range(500):
-            if (await gate.query(GateWorkflow.status)).holders == [first.id]:
+            if (await gate.query(GateWorkflow.status)).holders == [second]:
                 break
             await asyncio.sleep(0.01)
-        # ... when the second run arrives, with room to spare: it must get its permit too.
-        await gate.signal(GateWorkflow.acquire, Acquire(holder=second.id, limit=5))
-        await asyncio.wait_for(asyncio.gather(first.result(), second.result()), 10)
-        assert (await gate.query(GateWorkflow.status)).holders == [first.id, second.id]
+        # ... when the third arrives, with room to spare (the limit was raised): it gets its permit.
+        third_grant = await gate.execute_update(
+            GateWorkflow.acquire, Acquire(holder=third, limit=2)
+        )
+        assert third_grant.granted
+        handle = client.get_workflow_handle(second.workflow_id)
+        await asyncio.wait_for(handle.result(), 10)
+        assert (await gate.query(GateWorkflow.status)).holders == [second, third]

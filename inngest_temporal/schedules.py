@@ -13,11 +13,11 @@ from temporalio.client import (
     ScheduleUpdateInput,
 )
 
-from events.function import Cron, FunctionSpec
-from events.registry import Registry
-from events.scheduled import ScheduledTimer, ScheduledTimerData
+from inngest_temporal.events import ScheduledTimer, ScheduledTimerData
+from inngest_temporal.function import Cron, FunctionSpec
+from inngest_temporal.registry import Registry
 
-log = logging.getLogger("pipelines.schedules")
+log = logging.getLogger("inngest_temporal.schedules")
 
 
 def schedule_id(function: FunctionSpec) -> str:

@@ -1,0 +1,119 @@
+"""Admission: a run of a throttled or concurrency-limited function asks its gate (a workflow, see
+gate.py) for a permit before its first step. The asking is a local activity doing one
+update-with-start: it creates the gate if needed and, when the gate has room, brings the permit
+back in the same round trip."""
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel
+from temporalio import activity
+from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecutionStatus
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.service import RPCError, RPCStatusCode
+
+from inngest_temporal.registry import Registry
+
+GATE_WORKFLOW = "admission-gate"
+GRANTED_SIGNAL = "gate-granted"
+
+
+class Holder(BaseModel):
+    """A run: its run id too, so a reset run (same workflow id, new run) is a new holder and the
+    old one's permit can be found gone."""
+
+    workflow_id: str
+    run_id: str
+
+
+class Acquire(BaseModel):
+    holder: Holder
+    limit: int
+    period_seconds: float | None = None
+
+
+class Grant(BaseModel):
+    gate_id: str = ""
+    granted: bool
+
+
+class Admission(BaseModel):
+    """A throttle's grant: to whom, and from when it counts."""
+
+    holder: Holder
+    at: datetime
+
+
+class GateState(BaseModel):
+    gate_id: str
+    limit: int
+    period_seconds: float | None = None  # None: concurrency, otherwise throttle
+    queue: list[Holder] = []
+    holders: list[Holder] = []
+    grants: list[Admission] = []
+
+
+class PermitRequest(BaseModel):
+    task_queue: str
+    function_id: str
+    kind: Literal["throttle", "concurrency"]
+    key: str
+    holder: Holder
+
+    @property
+    def gate_id(self) -> str:
+        # Per task queue: a gate lives where the workers that serve its function poll.
+        return f"gate/{self.task_queue}/{self.function_id}/{self.kind}/{self.key}"
+
+
+class GateActivities:
+    def __init__(self, client: Client, task_queue: str, registry: Registry) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._registry = registry
+
+    @activity.defn(name="request-permit")
+    async def request_permit(self, request: PermitRequest) -> Grant:
+        # Limits are read here, outside the workflow, so an override in settings applies to
+        # running workers without touching workflow determinism.
+        spec = self._registry.effective(request.function_id)
+        if request.kind == "throttle":
+            assert spec.throttle is not None
+            acquire = Acquire(
+                holder=request.holder,
+                limit=spec.throttle.limit,
+                period_seconds=spec.throttle.period.total_seconds(),
+            )
+        else:
+            assert spec.concurrency is not None
+            acquire = Acquire(holder=request.holder, limit=spec.concurrency.limit)
+        start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
+            GATE_WORKFLOW,
+            GateState(
+                gate_id=request.gate_id, limit=acquire.limit, period_seconds=acquire.period_seconds
+            ),
+            id=request.gate_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            static_summary=f"admission gate of {request.function_id}",
+        )
+        grant = await self._client.execute_update_with_start_workflow(
+            "acquire", acquire, start_workflow_operation=start, result_type=Grant
+        )
+        return Grant(gate_id=request.gate_id, granted=grant.granted)
+
+    @activity.defn(name="find-gone-runs")
+    async def runs_gone(self, holders: list[Holder]) -> list[Holder]:
+        """The holders whose run is no longer running (terminated, timed out, reset, ended)."""
+        gone = []
+        for holder in holders:
+            handle = self._client.get_workflow_handle(holder.workflow_id, run_id=holder.run_id)
+            try:
+                status = (await handle.describe()).status
+            except RPCError as err:
+                if err.status != RPCStatusCode.NOT_FOUND:
+                    raise
+                status = None
+            if status != WorkflowExecutionStatus.RUNNING:
+                gone.append(holder)
+        return gone

@@ -1,0 +1,144 @@
+"""The base of every function: its step tools, its inbox of events, admission before the first
+step (throttle, concurrency), and what happens when it fails."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, ClassVar, Literal
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ApplicationError, FailureError, is_cancelled_exception
+
+with workflow.unsafe.imports_passed_through():
+    from inngest_temporal.admission import GRANTED_SIGNAL, GateActivities, Holder, PermitRequest
+    from inngest_temporal.events import Event, FailureDetail, FunctionFailed, FunctionFailedData
+    from inngest_temporal.function import Concurrency, FunctionSpec, Throttle, lookup
+    from inngest_temporal.router import EVENT_SIGNAL
+    from inngest_temporal.steps import Steps
+
+# A full gate refuses new arrivals; they ask again, backing off up to half a minute.
+PERMIT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)
+)
+
+
+class Pipeline:
+    spec: ClassVar[FunctionSpec]
+
+    def __init__(self) -> None:
+        # Initialised before any signal handler runs (signals can precede `run`).
+        self.inbox: dict[str, list[dict[str, Any]]] = {}
+        self._seen_events: set[str] = set()
+        self._granted: set[str] = set()
+        self._confirmations: list[asyncio.Future[None]] = []
+        self.trigger_id = ""
+        self.step = Steps(self)
+
+    async def on_failure(self, failure: FunctionFailed) -> None:
+        """Inngest's onFailure: override to run steps once the run failed after its retries (the
+        triggering event is `failure.data.event`, the error `failure.data.error`)."""
+
+    @workflow.signal(name=EVENT_SIGNAL)
+    def _receive_event(self, event: dict[str, Any]) -> None:
+        event_id = str(event.get("id", ""))
+        name = str(event.get("name", ""))
+        expected = {m.event.event_name for m in (*self.spec.wait_for, *self.spec.cancel_on)}
+        if name not in expected or event_id in self._seen_events:
+            return
+        self._seen_events.add(event_id)
+        self.inbox.setdefault(name, []).append(event)
+
+    @workflow.signal(name=GRANTED_SIGNAL)
+    def _permit_granted(self, gate_id: str) -> None:
+        self._granted.add(gate_id)
+
+    async def _execute(self, body: Callable[[Any, Any], Awaitable[Any]], event: Any) -> Any:
+        info = workflow.info()
+        # A scheduled run's timer event has no id (a Schedule's input is fixed); its workflow id
+        # (schedule action id + scheduled time) is unique per run, so keys never repeat.
+        has_id = isinstance(event, Event) and event.id
+        self.trigger_id = event.id if has_id else info.workflow_id
+        self.step.retry_policy = self.spec.retry_policy(workflow.random().random())
+        held: list[str] = []
+        try:
+            for request in self._permit_requests(event):
+                grant = await workflow.execute_local_activity_method(
+                    GateActivities.request_permit,
+                    request,
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=PERMIT_RETRY,
+                    summary=f"admission ({request.kind})",
+                )
+                if request.kind == "concurrency":
+                    held.append(request.gate_id)
+                if not grant.granted:
+                    await workflow.wait_condition(self._granted_to(request.gate_id))
+                elif request.kind == "throttle":
+                    # Sent with this task's commands, not awaited: no extra round trip.
+                    gate = workflow.get_external_workflow_handle(request.gate_id)
+                    self._confirmations.append(
+                        asyncio.ensure_future(gate.signal("admitted", request.holder))
+                    )
+            return await body(self, event)
+        except FailureError as err:
+            if not is_cancelled_exception(err) and self.spec.reports_failures:
+                await self._report_failure(event, err)
+            raise
+        except GeneratorExit:
+            held.clear()  # evicted from the worker's cache, not ended: it resumes elsewhere
+            raise
+        finally:
+            holder = self._holder() if held else None
+            for gate_id in held:
+                try:
+                    await workflow.get_external_workflow_handle(gate_id).signal("release", holder)
+                except FailureError:
+                    workflow.logger.warning("could not release %s; its probe will", gate_id)
+
+    async def _report_failure(self, event: Any, err: FailureError) -> None:
+        """Runs the failure handler, then sends `inngest/function.failed` for any listener."""
+        cause = err
+        while cause.cause is not None and isinstance(cause.cause, FailureError):
+            cause = cause.cause
+        name = cause.type if isinstance(cause, ApplicationError) and cause.type else "Error"
+        failure = FunctionFailed(
+            data=FunctionFailedData(
+                function_id=self.spec.id,
+                run_id=workflow.info().run_id,
+                error=FailureDetail(name=name, message=cause.message),
+                event=event.to_json() if isinstance(event, Event) else {},
+            )
+        )
+        try:
+            await self.on_failure(failure)
+        finally:
+            await self.step.send_event("report-failure", failure)
+
+    def _holder(self) -> Holder:
+        info = workflow.info()
+        return Holder(workflow_id=info.workflow_id, run_id=info.run_id)
+
+    def _granted_to(self, gate_id: str) -> Callable[[], bool]:
+        return lambda: gate_id in self._granted
+
+    def _permit_requests(self, event: Any) -> list[PermitRequest]:
+        """Throttle first (it paces starts), then concurrency (it bounds what runs at once).
+
+        A limit added to a function whose runs are in flight applies to new runs only: the
+        patch marker keeps the histories of earlier runs replaying as they ran."""
+        spec = self.spec
+        data = event.to_json() if isinstance(event, Event) else {}
+        limits: tuple[tuple[Literal["throttle", "concurrency"], Throttle | Concurrency | None], ...]
+        limits = (("throttle", spec.throttle), ("concurrency", spec.concurrency))
+        return [
+            PermitRequest(
+                task_queue=workflow.info().task_queue,
+                function_id=spec.id,
+                kind=kind,
+                key=lookup(data, limit.key) if limit.key else "",
+                holder=self._holder(),
+            )
+            for kind, limit in limits
+            if limit is not None and workflow.patched(f"admission-{kind}")
+        ]

@@ -1,0 +1,25 @@
+"""`step.sendEvent`: a workflow's events go into the same log, and through the same router, as
+the API's."""
+
+from pydantic import BaseModel, SerializeAsAny
+from temporalio import activity
+
+from inngest_temporal.dispatcher import Dispatcher
+from inngest_temporal.events import Event
+
+
+class SendEventsInput(BaseModel):
+    events: list[SerializeAsAny[Event]]
+
+
+class EventActivities:
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        self._dispatcher = dispatcher
+
+    @activity.defn(name="send-events")
+    async def send_events(self, request: SendEventsInput) -> list[str]:
+        # The payload arrives as base Events; re-validate into their typed models.
+        catalog = self._dispatcher.router.registry.catalog
+        events = [catalog.parse(e.to_json(), internal=True) for e in request.events]
+        accepted, _ = await self._dispatcher.send(events)
+        return accepted.ids

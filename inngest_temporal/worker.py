@@ -1,0 +1,105 @@
+"""Worker assembly: an application's functions, their activities and the engine's own (sending
+events, admission) on the application's task queue, and the admission gates on a queue of their
+own.
+
+The gates need a queue of their own: a run asks its gate from inside its workflow task (a local
+activity waiting on an update), and if the gates shared the runs' workflow task slots, a burst of
+runs could hold every slot while their gates wait for one."""
+
+import asyncio
+from collections.abc import Callable, Iterable
+from types import TracebackType
+from typing import Any, Self
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from inngest_temporal.admission import GateActivities
+from inngest_temporal.dispatcher import Dispatcher
+from inngest_temporal.gate import GateWorkflow
+from inngest_temporal.sending import EventActivities
+
+# Pure libraries event models use: loaded once, not re-imported into every workflow sandbox.
+PASSTHROUGH_MODULES = ("pydantic", "pydantic_core", "email_validator", "idna", "ulid")
+
+
+def activity_methods(holders: Iterable[object]) -> list[Callable[..., Any]]:
+    """Every @activity.defn method of the given objects (activity classes holding their clients)."""
+    return [
+        getattr(holder, name)
+        for holder in holders
+        for name in dir(holder)
+        if hasattr(getattr(holder, name), "__temporal_activity_definition")
+    ]
+
+
+class Workers:
+    """The functions' worker and the gates' worker, run and stopped together (the functions'
+    first: their last tasks may still be asking a gate)."""
+
+    def __init__(self, functions: Worker, gates: Worker) -> None:
+        self.functions = functions
+        self.gates = gates
+
+    async def run(self) -> None:
+        await asyncio.gather(self.functions.run(), self.gates.run())
+
+    async def __aenter__(self) -> Self:
+        await self.gates.__aenter__()
+        await self.functions.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            await self.functions.__aexit__(exc_type, exc, tb)
+        finally:
+            await self.gates.__aexit__(exc_type, exc, tb)
+
+
+def gate_queue(task_queue: str) -> str:
+    return f"{task_queue}-gates"
+
+
+def build_worker(
+    client: Client,
+    dispatcher: Dispatcher,
+    task_queue: str,
+    activities: Iterable[Callable[..., Any]],
+    *,
+    passthrough_modules: Iterable[str] = (),
+    **options: Any,
+) -> Workers:
+    """Workers for every function in the dispatcher's registry. `activities`: the application's
+    activity callables (see `activity_methods`); the engine adds its own."""
+    registry = dispatcher.router.registry
+    runner = SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *PASSTHROUGH_MODULES, *passthrough_modules
+        )
+    )
+    gate_activities = GateActivities(client, gate_queue(task_queue), registry)
+    functions = Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[f.workflow for f in registry.functions],
+        activities=[
+            *activities,
+            *activity_methods([EventActivities(dispatcher), gate_activities]),
+        ],
+        workflow_runner=runner,
+        **options,
+    )
+    gates = Worker(
+        client,
+        task_queue=gate_queue(task_queue),
+        workflows=[GateWorkflow],
+        activities=activity_methods([gate_activities]),
+        workflow_runner=runner,
+    )
+    return Workers(functions, gates)
