@@ -8,6 +8,7 @@ COPY workflows ./workflows
 COPY db ./db
 COPY infra ./infra
 COPY bench ./bench
+COPY inngest_temporal ./inngest_temporal
 COPY settings.py worker.py alembic.ini ./
 RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1
