@@ -2,7 +2,7 @@
 
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic.alias_generators import to_camel
 
 
@@ -26,9 +26,10 @@ class Event(CamelModel):
 
     name: str
     data: Any
-    id: str = ""
+    # The event log's column sizes (db/models/events.py): PostgreSQL refuses a longer value.
+    id: str = Field(default="", max_length=120)
     ts: int = 0
-    v: str | None = None
+    v: str | None = Field(default=None, max_length=50)
     user: Any = None
 
     event_name: ClassVar[str] = ""
