@@ -30,12 +30,24 @@ worker: migrate
 test: install tools
 	$(VENV)/bin/pytest
 
-# docker-compose validates docker-compose.yml in the suite (no Docker engine needed); installed
-# from Debian's packages where we are allowed to.
+# docker-compose validates docker-compose.yml in the suite (no Docker engine needed); PostgreSQL's
+# binaries run a throwaway server for the tests that cover both databases (tests/postgres.py).
+# Both installed from Debian's packages where we are allowed to (root), each on its own, with apt's
+# output shown only when it fails.
+HAVE_COMPOSE = command -v docker-compose >/dev/null 2>&1
+HAVE_POSTGRES = { ls /usr/lib/postgresql/*/bin/initdb || command -v initdb; } >/dev/null 2>&1
 tools:
-	@command -v docker-compose >/dev/null 2>&1 || \
-	  { [ "$$(id -u)" = 0 ] && apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || \
-	  echo "note: docker-compose not installed; its test will be skipped"
+	@missing=""; \
+	$(HAVE_COMPOSE) || missing="docker-compose"; \
+	$(HAVE_POSTGRES) || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ] && [ "$$(id -u)" = 0 ]; then \
+	  out=$$(apt-get update -qq 2>&1) || echo "$$out" >&2; \
+	  for package in $$missing; do \
+	    out=$$(DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$package 2>&1) || echo "$$out" >&2; \
+	  done; \
+	fi; \
+	$(HAVE_COMPOSE) || echo "note: docker-compose not installed; its test will be skipped"; \
+	$(HAVE_POSTGRES) || echo "note: PostgreSQL not installed (Debian: postgresql); its tests will fail"
 
 lint: install
 	$(VENV)/bin/ruff check .

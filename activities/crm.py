@@ -25,6 +25,7 @@ from inngest_temporal import CamelModel, NonRetriableError, RetryAfterError, Ses
 
 log = logging.getLogger("pipelines.crm")
 T = TypeVar("T")
+MAX_RECORD_ID = 200  # outbox.provider_id
 
 
 class CrmContact(CamelModel):
@@ -178,13 +179,18 @@ def _retry_after(response: httpx.Response) -> timedelta | None:
 
 
 def _record_id(response: httpx.Response) -> str | None:
-    """The CRM's id for the contact, when it answers with one ({"id": ...})."""
+    """The CRM's id for the contact, when it answers with one ({"id": ...}) that fits the outbox's
+    provider_id column: a longer one is dropped, as PostgreSQL would refuse to record the push."""
     try:
         payload = response.json()
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     record_id = payload.get("id") if isinstance(payload, dict) else None
-    return None if record_id is None else str(record_id)
+    text = None if record_id is None else str(record_id)
+    if text is not None and len(text) > MAX_RECORD_ID:
+        log.warning("CRM record id of %d characters not kept", len(text))
+        return None
+    return text
 
 
 def _receipt(provider: str, sent: SentMessage) -> CrmReceipt:

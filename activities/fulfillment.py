@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import Field, ValidationError
 from sqlalchemy import select, update
 from temporalio import activity
 
@@ -44,7 +44,8 @@ class FulfillmentReceipt(CamelModel):
 class ProviderAnswer(CamelModel):
     """What the HTTP provider answers: `{"id": ..., "estimatedDelivery": ...}`."""
 
-    id: str
+    # fulfillments.id and orders.fulfillment_id hold 200 characters (PostgreSQL enforces it).
+    id: str = Field(max_length=200)
     estimated_delivery: datetime | None = None
 
 

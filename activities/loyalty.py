@@ -8,6 +8,7 @@ from db.models import LoyaltyEntry
 from inngest_temporal import CamelModel, NonRetriableError, Sessions, insert_ignore
 
 CENTS_PER_POINT = 100  # one point per whole dollar spent
+MAX_POINTS = 2**31 - 1  # loyalty_ledger.points: a 32-bit integer on PostgreSQL
 
 
 class LoyaltyCredit(CamelModel):
@@ -29,6 +30,9 @@ class LoyaltyActivities:
     @activity.defn
     async def credit_loyalty_points(self, credit: LoyaltyCredit) -> LoyaltyBalance:
         points = credit.total_cents // CENTS_PER_POINT
+        if points > MAX_POINTS:
+            # No real order is that large (orders.total_cents is 32-bit too): a wrong event.
+            raise NonRetriableError(f"{points} points for order {credit.order_id}: over the limit")
         async with self._sessions() as session:
             try:
                 # The ledger's unique order id makes a second delivery of the event a no-op;

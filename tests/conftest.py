@@ -1,11 +1,18 @@
 """One dev server and one migrated database for the whole session; a time-skipping server and a
-task queue per test."""
+task queue per test.
+
+Databases: `database_url` / `engine` / `sessions` are a migrated SQLite file, what most tests use.
+`postgres_url` is a throwaway PostgreSQL server (tests/postgres.py), migrated the same way and
+started only when a test asks for it. `db_url` / `any_engine` / `any_sessions` are parametrized
+over both, so a test that takes `any_sessions` runs twice: `test_x[sqlite]` and
+`test_x[postgresql]` (tests/activities/conftest.py does that for a whole directory). PostgreSQL
+must be installed (`make tools`); without it those tests fail rather than skip."""
 
 import os
 import shutil
 import sys
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -16,6 +23,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from inngest_temporal import Sessions, create_engine, session_factory
+from tests.postgres import running_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -28,14 +36,23 @@ def tool(name: str) -> str:
     return found
 
 
-@pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
+def migrate(url: str) -> str:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "db" / "migrations"))
     config.attributes["database_url"] = url
     command.upgrade(config, "heads")
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return migrate(f"sqlite+aiosqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}")
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    with running_postgres() as server:
+        yield migrate(server.url)
 
 
 @pytest.fixture(scope="session")
@@ -48,6 +65,27 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture(scope="session")
 def sessions(engine: AsyncEngine) -> Sessions:
     return session_factory(engine)
+
+
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest) -> str:
+    """The SQLite database, then the PostgreSQL one (tests are grouped by backend)."""
+    url: str = request.getfixturevalue(
+        "database_url" if request.param == "sqlite" else "postgres_url"
+    )
+    return url
+
+
+@pytest.fixture(scope="session")
+async def any_engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def any_sessions(any_engine: AsyncEngine) -> Sessions:
+    return session_factory(any_engine)
 
 
 @pytest.fixture

@@ -112,3 +112,15 @@ async def test_http_provider_refusal_is_final_and_its_outage_is_retried(
     with pytest.raises(httpx.HTTPStatusError):
         await ActivityEnvironment().run(remote.submit_fulfillment, order)
     assert await recorded(sessions, order.order_id) == []
+
+
+async def test_http_provider_id_longer_than_the_fulfillments_table_takes_is_refused(
+    sessions: Sessions, http: httpx.AsyncClient, provider: HttpRecorder
+) -> None:
+    remote = FulfillmentActivities(sessions, http, url=provider.url, local_seconds=0)
+    order = await request(sessions)
+    provider.replies = [Reply(201, {"id": "f" * 201})]
+
+    with pytest.raises(NonRetriableError, match=r"(?s)unexpected answer.*at most 200 characters"):
+        await ActivityEnvironment().run(remote.submit_fulfillment, order)
+    assert await recorded(sessions, order.order_id) == []
