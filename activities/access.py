@@ -11,7 +11,7 @@ from temporalio import activity
 
 from db.models import AnalyticsEvent, Subscription, User
 from db.models.billing import PAYING_STATUSES
-from inngest_temporal import NonRetriableError, Sessions, insert_ignore
+from inngest_temporal import NonRetriableError, Sessions, insert_ignore, local_activity
 
 
 class UserRef(BaseModel):
@@ -56,6 +56,7 @@ class AccessActivities:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    @local_activity
     @activity.defn
     async def load_user_contact(self, ref: UserRef) -> UserContact:
         async with self._sessions() as session:
@@ -64,6 +65,7 @@ class AccessActivities:
             raise NonRetriableError(f"user {ref.user_id} does not exist")
         return UserContact(user_id=user.id, email=user.email, name=user.name, plan=user.plan)
 
+    @local_activity
     @activity.defn
     async def check_subscription(self, ref: UserRef) -> SubscriptionCheck:
         async with self._sessions() as session:
@@ -72,6 +74,7 @@ class AccessActivities:
             return SubscriptionCheck(active=False)
         return SubscriptionCheck(active=True, subscription_id=found.id, plan=found.plan)
 
+    @local_activity
     @activity.defn
     async def downgrade_to_free(self, request: Downgrade) -> DowngradeResult:
         """Moves the user to the free plan once, recording the change under the step's key.
@@ -104,6 +107,7 @@ class AccessActivities:
                 await session.commit()
         return DowngradeResult(downgraded=True, plan="free")
 
+    @local_activity
     @activity.defn
     async def activate_full_access(self, activation: Activation) -> AccessGranted:
         async with self._sessions() as session:

@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 from temporalio import activity
 
 from db.models import User, Workspace, WorkspaceSetting
-from inngest_temporal import CamelModel, Sessions, insert_ignore
+from inngest_temporal import CamelModel, Sessions, insert_ignore, local_activity
 
 DEFAULT_SETTINGS: dict[str, Any] = {
     "project": {"name": "Getting started", "template": "onboarding"},
@@ -52,6 +52,7 @@ class AccountActivities:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    @local_activity
     @activity.defn
     async def create_user_record(self, new: NewUser) -> UserRecord:
         """Creates the user if absent (the signup API may have); a re-run changes nothing."""
@@ -83,6 +84,7 @@ class AccountActivities:
                 created_at=user.created_at,
             )
 
+    @local_activity
     @activity.defn
     async def create_workspace(self, new: NewWorkspace) -> WorkspaceRecord:
         workspace_id = f"ws_{new.user_id}"
@@ -101,6 +103,7 @@ class AccountActivities:
             await session.commit()
             return WorkspaceRecord(workspace_id=workspace.id, name=workspace.name)
 
+    @local_activity
     @activity.defn
     async def seed_defaults(self, workspace: WorkspaceRecord) -> SeedResult:
         rows = [

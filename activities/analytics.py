@@ -6,7 +6,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from db.models import AnalyticsEvent
-from inngest_temporal import Sessions, insert_ignore
+from inngest_temporal import Sessions, insert_ignore, local_activity
 
 
 class TrackInput(BaseModel):
@@ -20,6 +20,7 @@ class AnalyticsActivities:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    @local_activity
     @activity.defn
     async def track(self, event: TrackInput) -> bool:
         """Records the action once; True when this call recorded it, False if already recorded."""

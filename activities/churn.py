@@ -9,7 +9,7 @@ from temporalio import activity
 
 from db.models import User
 from db.models.billing import PAYING_STATUSES, Subscription
-from inngest_temporal import CamelModel, Sessions
+from inngest_temporal import CamelModel, Sessions, local_activity
 
 MAX_LISTED = 50  # users named in the team message; a Slack message has a size limit
 
@@ -46,6 +46,7 @@ class ChurnActivities:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    @local_activity
     @activity.defn
     async def query_at_risk_users(self, criteria: ChurnCriteria) -> AtRiskUsers:
         """Trials ending in (now, now + window], and no activity since `inactive_for` ago (or
@@ -86,6 +87,7 @@ class ChurnActivities:
             ],
         )
 
+    @local_activity
     @activity.defn
     async def compile_churn_report(self, at_risk: AtRiskUsers) -> ChurnReport:
         count = len(at_risk.users)

@@ -9,7 +9,7 @@ from temporalio import activity
 from activities import commerce_emails
 from activities.mail import EmailActivities
 from db.models import Order, User
-from inngest_temporal import CamelModel, Sessions
+from inngest_temporal import CamelModel, Sessions, local_activity
 
 # Orders that brought no money in. (The seed excludes cancelled ones; our failed orders, out of
 # stock or not fulfilled, brought none either.)
@@ -43,6 +43,7 @@ class DigestActivities:
         self._sessions = sessions
         self._email = email
 
+    @local_activity
     @activity.defn
     async def fetch_order_stats(self, period: StatsPeriod) -> OrderStats:
         since = period.until - period.length

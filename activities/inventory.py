@@ -12,7 +12,7 @@ from temporalio import activity
 
 from db.models import Order, Product, Reservation
 from events.orders import OrderItem
-from inngest_temporal import CamelModel, NonRetriableError, Sessions
+from inngest_temporal import CamelModel, NonRetriableError, Sessions, local_activity
 
 OPEN_ORDER_STATUSES = ("pending", "processing")
 
@@ -53,6 +53,7 @@ class InventoryActivities:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    @local_activity
     @activity.defn
     async def check_inventory(self, order: OrderItems) -> InventoryCheck:
         async with self._sessions() as session:
@@ -78,6 +79,7 @@ class InventoryActivities:
                 raise OutOfStock(item.product_id)
         return InventoryCheck(available=True)
 
+    @local_activity
     @activity.defn
     async def reserve_inventory(self, order: OrderItems) -> ReservationRecord:
         """All items or none, in one transaction. A retry after a commit finds its reservation."""
@@ -110,6 +112,7 @@ class InventoryActivities:
             items=[ReservedItem(product_id=i.product_id, quantity=i.quantity) for i in order.items],
         )
 
+    @local_activity
     @activity.defn
     async def release_inventory(self, order: OrderRef) -> ReleaseResult:
         """Compensation: gives back what the order holds. Releasing twice releases once."""

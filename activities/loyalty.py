@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from temporalio import activity
 
 from db.models import LoyaltyEntry
-from inngest_temporal import CamelModel, NonRetriableError, Sessions, insert_ignore
+from inngest_temporal import CamelModel, NonRetriableError, Sessions, insert_ignore, local_activity
 
 CENTS_PER_POINT = 100  # one point per whole dollar spent
 MAX_POINTS = 2**31 - 1  # loyalty_ledger.points: a 32-bit integer on PostgreSQL
@@ -27,6 +27,7 @@ class LoyaltyActivities:
     def __init__(self, sessions: Sessions) -> None:
         self._sessions = sessions
 
+    @local_activity
     @activity.defn
     async def credit_loyalty_points(self, credit: LoyaltyCredit) -> LoyaltyBalance:
         points = credit.total_cents // CENTS_PER_POINT

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from temporalio import activity
 
 from activities.outbox import OutboxEntry, OutboxStore, SentMessage
-from inngest_temporal import NonRetriableError, Sessions
+from inngest_temporal import NonRetriableError, Sessions, local_activity
 
 log = logging.getLogger("pipelines.email")
 
@@ -45,6 +45,7 @@ class EmailActivities:
             resend.api_key = api_key
             resend.api_url = api_url
 
+    @local_activity
     @activity.defn
     async def render_welcome(self, template: WelcomeTemplate) -> str:
         name, plan = html.escape(template.name), html.escape(template.plan)

@@ -10,7 +10,7 @@ from activities import commerce_emails
 from activities.inventory import OPEN_ORDER_STATUSES, OrderRef, settle_reservations
 from activities.mail import EmailActivities, EmailReceipt
 from db.models import Order, OrderLine, Product, User
-from inngest_temporal import CamelModel, NonRetriableError, Sessions
+from inngest_temporal import CamelModel, NonRetriableError, Sessions, local_activity
 
 
 class OrderFailure(CamelModel):
@@ -39,6 +39,7 @@ class OrderActivities:
         self._sessions = sessions
         self._email = email
 
+    @local_activity
     @activity.defn
     async def update_order_processing(self, order: OrderRef) -> OrderRef:
         async with self._sessions() as session:
@@ -49,6 +50,7 @@ class OrderActivities:
             await session.commit()
         return order
 
+    @local_activity
     @activity.defn
     async def update_order_fulfilled(self, fulfilled: FulfilledOrder) -> OrderRef:
         """Marks the order fulfilled and takes its reserved units out of stock, together."""
@@ -66,6 +68,7 @@ class OrderActivities:
             )
         return OrderRef(order_id=fulfilled.order_id)
 
+    @local_activity
     @activity.defn
     async def mark_order_failed(self, failure: OrderFailure) -> OrderRef:
         async with self._sessions() as session:
@@ -77,6 +80,7 @@ class OrderActivities:
             await session.commit()
         return OrderRef(order_id=failure.order_id)
 
+    @local_activity
     @activity.defn
     async def mark_order_shipped(self, shipment: Shipment) -> OrderRef:
         async with self._sessions() as session:

@@ -8,7 +8,7 @@ from activities import commerce_emails
 from activities.mail import EmailActivities, EmailReceipt
 from activities.slack import SlackActivities, SlackMessage, SlackReceipt
 from db.models import Order, Refund
-from inngest_temporal import CamelModel, NonRetriableError, Sessions
+from inngest_temporal import CamelModel, NonRetriableError, Sessions, local_activity
 
 # Refunds above $100.00 wait for a person (the seed's rule).
 APPROVAL_THRESHOLD_CENTS = 10_000
@@ -97,6 +97,7 @@ class RefundActivities:
             rendered.message(rejection.customer_email, rejection.idempotency_key)
         )
 
+    @local_activity
     @activity.defn
     async def complete_refund(self, completion: RefundCompletion) -> RefundCompletion:
         """The refund and its order, updated together."""

@@ -17,6 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import (
+    ActivityError,
+    ApplicationError,
+    FailureError,
+    RetryState,
+    is_cancelled_exception,
+)
 from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
@@ -28,6 +35,7 @@ if TYPE_CHECKING:
 
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d2b8e-5b7a-4c1e-9a55-2f6d0c7e9b10")
 LOCAL_MARK = "__inngest_local__"
+LOCAL_RETRY_THRESHOLD = timedelta(seconds=1)
 
 A = TypeVar("A")
 R = TypeVar("R")
@@ -41,6 +49,11 @@ def local_activity(fn: F) -> F:
     Not for external calls: a local activity cannot heartbeat."""
     setattr(fn, LOCAL_MARK, True)
     return fn
+
+
+def _activity_type(activity: Callable[..., Any]) -> str:
+    definition = getattr(activity, "__temporal_activity_definition", None)
+    return str(getattr(definition, "name", "")) or getattr(activity, "__name__", "")
 
 
 class Steps:
@@ -92,14 +105,34 @@ class Steps:
         if local if local is not None else getattr(activity, LOCAL_MARK, False):
             if heartbeat_timeout is not None:
                 raise ValueError(f"step {step_id}: a local activity cannot heartbeat")
-            result: R = await workflow.execute_local_activity(
-                activity,
-                arg,
-                summary=step_id,
-                start_to_close_timeout=timeout,
-                retry_policy=self.retry_policy,
-                cancellation_type=cancellation,
-            )
+            try:
+                result: R = await workflow.execute_local_activity(
+                    activity,
+                    arg,
+                    summary=step_id,
+                    start_to_close_timeout=timeout,
+                    retry_policy=self.retry_policy,
+                    # Waits between attempts longer than this are durable timers, not a sleep in
+                    # the worker: they survive a restart, and test servers skip them.
+                    local_retry_threshold=LOCAL_RETRY_THRESHOLD,
+                    cancellation_type=cancellation,
+                )
+            except FailureError as err:
+                if is_cancelled_exception(err):
+                    raise
+                # A local activity's failure arrives bare; wrapped as an activity's is, a step
+                # fails the same way however it ran (workflows catch ActivityError).
+                raise ActivityError(
+                    "Local activity error",
+                    scheduled_event_id=0,
+                    started_event_id=0,
+                    identity="",
+                    activity_type=_activity_type(activity),
+                    activity_id="",
+                    retry_state=RetryState.NON_RETRYABLE_FAILURE
+                    if isinstance(err, ApplicationError) and err.non_retryable
+                    else RetryState.MAXIMUM_ATTEMPTS_REACHED,
+                ) from err
         else:
             result = await workflow.execute_activity(
                 activity,

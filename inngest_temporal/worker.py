@@ -21,7 +21,14 @@ from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.sending import EventActivities
 
 # Pure libraries event models use: loaded once, not re-imported into every workflow sandbox.
-PASSTHROUGH_MODULES = ("pydantic", "pydantic_core", "email_validator", "idna", "ulid")
+PASSTHROUGH_MODULES = (
+    "pydantic",
+    "pydantic_core",
+    "email_validator",
+    "idna",
+    "ulid",
+    "cryptography",
+)
 
 
 def activity_methods(holders: Iterable[object]) -> list[Callable[..., Any]]:

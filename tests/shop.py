@@ -129,8 +129,10 @@ async def emails_to(sessions: Sessions, address: str) -> list[OutboxMessage]:
 
 
 def step_error(failure: WorkflowFailureError) -> str:
-    """The message of the step error that failed a run."""
-    step = failure.cause
-    assert isinstance(step, ActivityError), step
-    assert isinstance(step.cause, ApplicationError), step.cause
-    return step.cause.message
+    """The message of the step error that failed a run (an activity's error arrives wrapped in an
+    ActivityError; a local activity's as the error itself)."""
+    error: BaseException | None = failure.cause
+    if isinstance(error, ActivityError):
+        error = error.cause
+    assert isinstance(error, ApplicationError), error
+    return error.message
