@@ -5,6 +5,7 @@ Adding a pipeline that uses existing events and activities: its module in workfl
 line in FUNCTIONS."""
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -24,10 +25,12 @@ from activities.onboarding import OnboardingActivities
 from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
+from activities.sign_in import SignInActivities
 from activities.slack import SlackActivities
 from activities.verification import VerificationActivities
 from db.last_active import touch_last_active
 from events.billing import PaymentFailed, SubscriptionDeleted
+from events.users import SignedIn
 from infra.stripe_client import make_stripe_client
 from inngest_temporal import Dispatcher, Registry, Router, Sessions, activity_methods
 from settings import Settings
@@ -40,6 +43,7 @@ from workflows.process_order import ProcessOrderWorkflow
 from workflows.process_refund import ProcessRefundWorkflow
 from workflows.provision_account import ProvisionAccountWorkflow
 from workflows.send_daily_digest import SendDailyDigestWorkflow
+from workflows.send_sign_in_link import SendSignInLinkWorkflow
 from workflows.send_welcome_email import SendWelcomeEmailWorkflow
 from workflows.sync_to_crm import SyncToCrmWorkflow
 from workflows.update_loyalty_points import UpdateLoyaltyPointsWorkflow
@@ -57,10 +61,12 @@ FUNCTIONS = (
     OnboardingDripSequenceWorkflow,
     ProcessRefundWorkflow,
     SendDailyDigestWorkflow,
+    SendSignInLinkWorkflow,
 )
 
-# Sent by the Stripe webhook for other applications (and future functions) to listen to.
-EVENTS = (SubscriptionDeleted, PaymentFailed)
+# Sent for other applications (and future functions) to listen to: the Stripe webhook's, and
+# sign-ins.
+EVENTS = (SubscriptionDeleted, PaymentFailed, SignedIn)
 
 
 def build_registry(settings: Settings) -> Registry:
@@ -79,7 +85,10 @@ def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..
     # One HTTP connection pool per worker for every webhook-style integration.
     http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
     email = EmailActivities(
-        sessions, settings.resend_api_key, settings.resend_api_url, settings.email_from
+        sessions,
+        settings.resend_api_key if settings.uses_resend else None,
+        settings.resend_api_url,
+        settings.email_from,
     )
     slack = SlackActivities(sessions, settings.slack_webhook_url, http)
     return activity_methods(
@@ -92,7 +101,13 @@ def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..
             slack,
             # Our database, accounts and billing side; the verification link goes out by email.
             AccessActivities(sessions),
-            VerificationActivities(email, settings.secret_key, settings.public_base_url),
+            VerificationActivities(email, settings.signing_key, settings.public_base_url),
+            SignInActivities(
+                email,
+                settings.signing_key,
+                settings.public_base_url,
+                timedelta(minutes=settings.sign_in_link_minutes),
+            ),
             # The shop: stock, orders, fulfilment, loyalty, refunds, the daily digest.
             InventoryActivities(sessions),
             OrderActivities(sessions, email),
@@ -101,7 +116,11 @@ def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..
             ),
             LoyaltyActivities(sessions),
             OnboardingActivities(sessions, email),
-            PaymentActivities(sessions, make_stripe_client(settings)),
+            PaymentActivities(
+                sessions,
+                make_stripe_client(settings),
+                local_refunds=settings.environment != "production",
+            ),
             RefundActivities(sessions, email, slack, settings.public_base_url),
             DigestActivities(sessions, email),
         ]

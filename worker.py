@@ -1,5 +1,6 @@
 """The production worker: `python worker.py`. Runs every function, routes stored events that are
-due (the dispatcher), and keeps the cron schedules."""
+due (the dispatcher), and keeps the cron schedules. Refuses to start on a configuration problem
+(see settings.py)."""
 
 import asyncio
 import logging
@@ -8,16 +9,18 @@ import sys
 from sqlalchemy import text
 
 from application import build_activities, build_dispatcher, build_registry
+from infra.logs import configure_logging
 from inngest_temporal import build_worker, create_engine, ensure_schedules, session_factory
 from inngest_temporal.client import connect_temporal
-from settings import settings
+from inngest_temporal.codec import data_converter
+from settings import Settings, load_settings
 
 log = logging.getLogger("pipelines.worker")
 
 
-async def main() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    client = await connect_temporal()
+async def main(settings: Settings) -> None:
+    configure_logging(settings)
+    client = await connect_temporal(data_converter(settings.encryption_keys))
     engine = create_engine(settings.database_url)
     sessions = session_factory(engine)
     registry = build_registry(settings)
@@ -40,9 +43,9 @@ async def main() -> None:
         await engine.dispose()
 
 
-async def check() -> None:
+async def check(settings: Settings) -> None:
     """`python worker.py --check`: the health check of a worker container."""
-    client = await connect_temporal()
+    client = await connect_temporal(data_converter(settings.encryption_keys))
     await client.service_client.check_health()
     engine = create_engine(settings.database_url)
     async with engine.connect() as connection:
@@ -51,7 +54,8 @@ async def check() -> None:
 
 
 if __name__ == "__main__":
+    current = load_settings()
     try:
-        asyncio.run(check() if "--check" in sys.argv else main())
+        asyncio.run(check(current) if "--check" in sys.argv else main(current))
     except KeyboardInterrupt:
         pass

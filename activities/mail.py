@@ -63,7 +63,8 @@ class EmailActivities:
             if self._api_key:
                 transport, provider_id = "resend", await self._send_with_resend(message)
             else:
-                log.info("email to %s (outbox): %s", message.to, message.subject)
+                # Ids only: subjects and addresses name people.
+                log.info("email %s kept in the outbox", message.idempotency_key)
             sent = await self._outbox.record(
                 OutboxEntry(
                     idempotency_key=message.idempotency_key,

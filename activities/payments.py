@@ -40,13 +40,25 @@ class PaymentRefundReceipt(CamelModel):
 
 
 class PaymentActivities:
-    def __init__(self, sessions: Sessions, stripe_client: stripe.StripeClient | None) -> None:
+    def __init__(
+        self,
+        sessions: Sessions,
+        stripe_client: stripe.StripeClient | None,
+        local_refunds: bool = True,
+    ) -> None:
+        """`local_refunds`: without Stripe, record refunds locally (development); in production
+        a refund never reports success without a payment provider having made it."""
         self._sessions = sessions
         self._stripe = stripe_client
+        self._local_refunds = local_refunds
 
     @activity.defn
     async def refund_payment(self, refund: PaymentRefund) -> PaymentRefundReceipt:
         if self._stripe is None:
+            if not self._local_refunds:
+                raise NonRetriableError(
+                    "no payment provider is configured (STRIPE_SECRET_KEY): nothing was refunded"
+                )
             digest = hashlib.sha256(refund.idempotency_key.encode()).hexdigest()[:24]
             log.info(
                 "refund of %d cents for %s recorded locally", refund.amount_cents, refund.order_id

@@ -39,7 +39,7 @@ class SlackActivities:
                 await self._post(message)
                 transport = "slack"
             else:
-                log.info("slack (outbox): %s", message.text.splitlines()[0] if message.text else "")
+                log.info("slack message %s kept in the outbox", message.idempotency_key)
             sent = await self._outbox.record(
                 OutboxEntry(
                     idempotency_key=message.idempotency_key,

@@ -2,14 +2,16 @@
 email activities (Resend or the outbox, once per idempotency key)."""
 
 import html
-from datetime import datetime
+from datetime import datetime, timedelta
 from urllib.parse import urlencode
 
 from pydantic import BaseModel
 from temporalio import activity
 
 from activities.mail import EmailActivities, EmailMessage, EmailReceipt
-from infra.verification_tokens import TOKEN_LIFETIME, issue_token
+from auth.tokens import issue_token
+
+TOKEN_LIFETIME = timedelta(hours=24)
 
 
 class VerificationEmail(BaseModel):
@@ -29,7 +31,9 @@ class VerificationActivities:
         self._base_url = public_base_url.rstrip("/")
 
     def verification_link(self, user_id: str, issued_at: datetime) -> str:
-        token = issue_token(self._secret_key, user_id, issued_at + TOKEN_LIFETIME)
+        token = issue_token(
+            self._secret_key, "email-verification", user_id, issued_at + TOKEN_LIFETIME
+        )
         return f"{self._base_url}/api/auth/verify?{urlencode({'token': token})}"
 
     @activity.defn

@@ -1,4 +1,6 @@
-"""The API: `uvicorn api.main:app`. The Temporal client and the database engine are made once."""
+"""The API: `uvicorn --factory api.main:create_app`. The Temporal client and the database engine
+are made once, at start-up; the settings are checked first (production refuses to start with a
+missing or placeholder secret)."""
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -8,7 +10,6 @@ from fastapi import FastAPI
 from temporalio.client import Client
 
 from api.errors import install_error_handlers
-from api.event_access import may_read_events
 from api.routes import (
     auth,
     billing,
@@ -20,8 +21,11 @@ from api.routes import (
     stripe_webhooks,
     verification,
 )
+from api.security import may_read_events, require_staff
 from api.services import Services
 from application import build_dispatcher, build_registry
+from auth.oidc import OidcVerifier
+from infra.logs import configure_logging
 from infra.stripe_client import make_stripe_client
 from inngest_temporal import (
     EngineServices,
@@ -33,24 +37,27 @@ from inngest_temporal import (
     session_factory,
 )
 from inngest_temporal.client import connect_temporal
-from settings import Settings
-from settings import settings as default_settings
-
-
-async def _connect_lazily() -> Client:
-    # Lazy: an API whose Temporal is down still starts and accepts events into the log.
-    return await connect_temporal(lazy=True)
+from inngest_temporal.codec import EncryptionCodec, data_converter
+from inngest_temporal.codec_server import add_codec_cors, codec_router
+from settings import Settings, load_settings
 
 
 def create_app(
-    settings: Settings = default_settings,
-    connect: Callable[[], Awaitable[Client]] = _connect_lazily,
+    settings: Settings | None = None, connect: Callable[[], Awaitable[Client]] | None = None
 ) -> FastAPI:
+    settings = settings or load_settings()
+    configure_logging(settings)
     registry = build_registry(settings)
+    keys = EventKeys(settings.event_key, settings.event_keys)
+    encryption = settings.encryption_keys
+
+    async def connect_lazily() -> Client:
+        # Lazy: an API whose Temporal is down still starts and accepts events into the log.
+        return await connect_temporal(data_converter(encryption), lazy=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = await connect()
+        client = await (connect or connect_lazily)()
         engine = create_engine(settings.database_url)
         sessions = session_factory(engine)
         dispatcher = build_dispatcher(client, sessions, settings, registry)
@@ -62,7 +69,9 @@ def create_app(
             sessions=sessions,
             registry=registry,
             dispatcher=dispatcher,
+            event_keys=keys,
             stripe=make_stripe_client(settings),
+            oidc=_oidc(settings),
         )
         routing = asyncio.create_task(dispatcher.run())
         yield
@@ -76,24 +85,26 @@ def create_app(
     install_error_handlers(app)
     app.include_router(
         event_routes(
-            EventKeys(settings.event_key, settings.event_keys),
+            keys,
             EventApiLimits(settings.max_body_bytes, settings.max_events_per_request),
             authorize_read=may_read_events,
         )
     )
-    for module in (
-        health,
-        auth,
-        verification,
-        billing,
-        stripe_webhooks,
-        products,
-        orders,
-        refunds,
-        dev,
-    ):
+    for module in (health, auth, verification, billing, stripe_webhooks, products, orders, refunds):
         app.include_router(module.router)
+    if settings.is_development:
+        app.include_router(dev.router)
+    if encryption:
+        # The Web UI decodes through this; outside development only staff may.
+        authorize = None if settings.is_development else require_staff
+        app.include_router(codec_router(EncryptionCodec(encryption), authorize))
+        add_codec_cors(app, settings.codec_cors_origins)
     return app
 
 
-app = create_app()
+def _oidc(settings: Settings) -> OidcVerifier | None:
+    if not settings.auth_jwks_url:
+        return None
+    return OidcVerifier(
+        settings.auth_jwks_url, settings.auth_issuer or "", settings.auth_audience or ""
+    )

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from stripe import StripeClient
 from temporalio.client import Client
 
-from inngest_temporal import Accepted, Dispatcher, Event, Registry, Sessions
+from auth.oidc import OidcVerifier
+from inngest_temporal import Accepted, Dispatcher, Event, EventKeys, Registry, Sessions
 from settings import Settings
 
 
@@ -34,8 +35,11 @@ class Services:
     sessions: Sessions
     registry: Registry
     dispatcher: Dispatcher
+    event_keys: EventKeys
     # None when no Stripe key is configured: billing is then recorded locally.
     stripe: StripeClient | None = None
+    # The team's identity provider, when AUTH_JWKS_URL is set.
+    oidc: OidcVerifier | None = None
 
     @asynccontextmanager
     async def change(self) -> AsyncIterator[Change]:

@@ -31,8 +31,9 @@ from application import build_registry
 from bench.stack import Stack, running_stack
 from events.users import SignupCompleted, SignupCompletedData
 from inngest_temporal import FunctionSpec
-from settings import settings
+from settings import Settings
 
+settings = Settings(environment="development")
 registry = build_registry(settings)
 
 Send = Callable[[list[SignupCompleted]], Awaitable[None]]

@@ -24,8 +24,9 @@ from bench.stack import Stack, rss_bytes, running_stack
 from db.models import User
 from events.users import TrialStarted, TrialStartedData
 from inngest_temporal import create_engine, session_factory
-from settings import settings
+from settings import Settings
 
+settings = Settings(environment="development")
 registry = build_registry(settings)
 
 FUNCTION_ID = "manage-trial-workflow"

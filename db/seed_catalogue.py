@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from db.models import Product
 from inngest_temporal import Sessions, create_engine, session_factory
-from settings import settings
+from settings import load_settings
 
 log = logging.getLogger("pipelines.catalogue")
 
@@ -37,7 +37,7 @@ async def seed_catalogue(sessions: Sessions) -> int:
 
 
 async def main() -> None:
-    engine = create_engine(settings.database_url)
+    engine = create_engine(load_settings().database_url)
     try:
         added = await seed_catalogue(session_factory(engine))
     finally:

@@ -63,3 +63,26 @@ class SignedUp(Event):
 
     name: Literal["user/signed-up"] = "user/signed-up"
     data: SignedUpData
+
+
+class SignInRequestedData(CamelModel):
+    user_id: str = Field(min_length=1, max_length=64)
+    email: EmailStr
+
+
+class SignInRequested(Event):
+    """Someone asked for a sign-in link for this account (POST /api/auth/login)."""
+
+    name: Literal["user/sign-in.requested"] = "user/sign-in.requested"
+    data: SignInRequestedData
+
+
+class SignedInData(CamelModel):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class SignedIn(Event):
+    """A sign-in link was used; its id is the link's, so a link signs in once."""
+
+    name: Literal["user/signed-in"] = "user/signed-in"
+    data: SignedInData

@@ -6,7 +6,7 @@ from settings import Settings
 
 
 def make_stripe_client(settings: Settings) -> StripeClient | None:
-    if not settings.stripe_secret_key:
+    if not settings.uses_stripe or not settings.stripe_secret_key:
         return None
     if settings.stripe_api_base:
         # Tests point the real SDK at a recording server on 127.0.0.1.

@@ -5,6 +5,7 @@ from collections.abc import Callable, Iterable
 from datetime import timedelta
 from typing import Any
 
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHandle
 
 from inngest_temporal.dispatcher import Dispatcher
@@ -48,7 +49,7 @@ async def step_times(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, timede
             and event.marker_recorded_event_attributes.marker_name == LOCAL_ACTIVITY_MARKER
         )
         if is_activity or is_local:
-            step = event.user_metadata.summary.data.decode().strip('"')
+            step = await summary(handle, event)
             if not step.startswith("admission"):
                 steps.append((step, at - started))
     return steps
@@ -57,3 +58,10 @@ async def step_times(handle: WorkflowHandle[Any, Any]) -> list[tuple[str, timede
 async def step_ids(handle: WorkflowHandle[Any, Any]) -> list[str]:
     """The run's steps in order, as the Web UI names them."""
     return [step for step, _ in await step_times(handle)]
+
+
+async def summary(handle: WorkflowHandle[Any, Any], event: HistoryEvent) -> str:
+    """An event's summary (a step id), decoded with the handle's client's converter (summaries
+    are payloads: a codec encrypts them too)."""
+    [text] = await handle._client.data_converter.decode([event.user_metadata.summary], [str])
+    return str(text)

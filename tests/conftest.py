@@ -19,13 +19,18 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
 from inngest_temporal import Sessions, create_engine, session_factory
+from inngest_temporal.codec import data_converter, parse_keys
 from tests.postgres import running_postgres
 
 ROOT = Path(__file__).resolve().parent.parent
+# Settings built without an explicit environment are a test's (production is the default).
+os.environ.setdefault("ENVIRONMENT", "test")
+# Every Temporal client of the suite encrypts payloads, as production does.
+TEST_ENCRYPTION_KEY = "dGVzdC1wYXlsb2FkLWtleS1vZi0zMi1ieXRlcy0xMjM="
+CONVERTER = data_converter(parse_keys(TEST_ENCRYPTION_KEY))
 
 
 def tool(name: str) -> str:
@@ -94,7 +99,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
     with work pending would otherwise stop the shared clock for every later test."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=tool("temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
     )
     yield env
     await env.shutdown()
@@ -104,7 +109,7 @@ async def skipping_env() -> AsyncIterator[WorkflowEnvironment]:
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=tool("temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         ui=False,
         dev_server_log_level="error",
         dev_server_extra_args=[

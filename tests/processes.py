@@ -8,6 +8,8 @@ import time
 from pathlib import Path
 from typing import IO
 
+from tests.conftest import TEST_ENCRYPTION_KEY
+
 ROOT = Path(__file__).resolve().parent.parent
 READY = "worker on task queue"
 
@@ -31,6 +33,7 @@ class WorkerProcess:
             "DATABASE_URL": database_url,
             "TASK_QUEUE": task_queue,
             "ENVIRONMENT": "test",
+            "PAYLOAD_ENCRYPTION_KEY": TEST_ENCRYPTION_KEY,
             **(extra_env or {}),
         }
         self.process: subprocess.Popen[bytes] | None = None

@@ -9,11 +9,11 @@ from typing import Annotated, Literal
 
 import stripe
 from fastapi import APIRouter, Depends, status
-from pydantic import Field
 from stripe import StripeClient
 
 from api.deps import ServicesDep
 from api.errors import BadGateway, Conflict, NotFound, Unavailable
+from api.security import CurrentUser
 from api.services import Change
 from api.subscription_records import NewSubscription, SubscriptionRecords, live
 from db.models import Subscription, User
@@ -33,7 +33,8 @@ StripeDep = Annotated[StripeClient | None, Depends(get_stripe)]
 
 
 class SubscriptionRequest(CamelModel):
-    user_id: str = Field(min_length=1, max_length=64)
+    """The subscriber is the signed-in user (never a user named in the body)."""
+
     plan: PaidPlan
 
 
@@ -49,13 +50,13 @@ class SubscriptionResponse(CamelModel):
     "/subscriptions", status_code=status.HTTP_201_CREATED, response_model=SubscriptionResponse
 )
 async def create_subscription(
-    body: SubscriptionRequest, services: ServicesDep, stripe_client: StripeDep
+    body: SubscriptionRequest, services: ServicesDep, stripe_client: StripeDep, who: CurrentUser
 ) -> SubscriptionResponse:
     async with services.change() as change:
         records = SubscriptionRecords(change.session)
-        user = await change.session.get(User, body.user_id)
+        user = await change.session.get(User, who.id)
         if user is None:
-            raise NotFound(f"no user with id '{body.user_id}'")
+            raise NotFound("the signed-in account no longer exists")
         previous = await records.of_user(user.id)
         current = live(previous)
         if current is not None:

@@ -8,17 +8,17 @@ atomically, and fails the order when it is short."""
 
 import hashlib
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from pydantic import Field
 from sqlalchemy import select
 from ulid import ULID
 
 from api.deps import ServicesDep, SessionsDep
 from api.errors import Conflict, NotFound, Unprocessable
-from api.staff import STAFF_ONLY
-from db.models import Order, OrderLine, Product, User
+from api.security import STAFF_ONLY, CurrentUser, Viewer
+from db.models import Order, OrderLine, Product
 from events.orders import (
     OrderCreated,
     OrderCreatedData,
@@ -31,10 +31,12 @@ from inngest_temporal import CamelModel
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 MAX_TOTAL_CENTS = 2**31 - 1  # the orders table's integer column
+OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class OrderRequest(CamelModel):
-    customer_id: str = Field(min_length=1, max_length=64)
+    """The customer is the signed-in user (never one named in the body)."""
+
     items: list[OrderItem] = Field(min_length=1, max_length=500)
     # The Stripe PaymentIntent that paid for it; refunds go back through it.
     payment_intent_id: str | None = Field(default=None, min_length=1, max_length=200)
@@ -69,7 +71,9 @@ class ShipmentResponse(CamelModel):
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=OrderCreatedResponse)
-async def create_order(body: OrderRequest, services: ServicesDep) -> OrderCreatedResponse:
+async def create_order(
+    body: OrderRequest, services: ServicesDep, customer: CurrentUser
+) -> OrderCreatedResponse:
     ids = [item.product_id for item in body.items]
     repeated = sorted({pid for pid in ids if ids.count(pid) > 1})
     if repeated:
@@ -77,8 +81,6 @@ async def create_order(body: OrderRequest, services: ServicesDep) -> OrderCreate
     order_id = f"ord_{ULID()}"
     async with services.change() as change:
         session = change.session
-        if await session.get(User, body.customer_id) is None:
-            raise Unprocessable(f"unknown customer '{body.customer_id}'")
         catalogue = select(Product.id, Product.price_cents).where(Product.id.in_(ids))
         prices = dict((await session.execute(catalogue)).tuples().all())
         for item in body.items:
@@ -95,7 +97,7 @@ async def create_order(body: OrderRequest, services: ServicesDep) -> OrderCreate
         session.add(
             Order(
                 id=order_id,
-                customer_id=body.customer_id,
+                customer_id=customer.id,
                 status="pending",
                 total_cents=total,
                 payment_intent_id=body.payment_intent_id,
@@ -116,7 +118,7 @@ async def create_order(body: OrderRequest, services: ServicesDep) -> OrderCreate
                 id=f"order-created-{order_id}",
                 data=OrderCreatedData(
                     order_id=order_id,
-                    customer_id=body.customer_id,
+                    customer_id=customer.id,
                     items=body.items,
                     total_cents=total,
                 ),
@@ -126,10 +128,11 @@ async def create_order(body: OrderRequest, services: ServicesDep) -> OrderCreate
 
 
 @router.get("/{order_id}", response_model=OrderView)
-async def get_order(order_id: str, sessions: SessionsDep) -> OrderView:
+async def get_order(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> OrderView:
+    """One's own order (staff: any). Another customer's is not found, as an unknown one."""
     async with sessions() as session:
         order = await session.get(Order, order_id)
-        if order is None:
+        if order is None or not who.may_see(order.customer_id):
             raise NotFound(f"no order '{order_id}'")
         lines = (
             await session.scalars(
@@ -159,7 +162,7 @@ async def get_order(order_id: str, sessions: SessionsDep) -> OrderView:
     response_model=ShipmentResponse,
 )
 async def ship_order(
-    order_id: str, body: ShipmentRequest, services: ServicesDep
+    order_id: OrderId, body: ShipmentRequest, services: ServicesDep
 ) -> ShipmentResponse:
     """Staff (or the warehouse) report the parcel left: sends `order/shipped`."""
     async with services.change() as change:

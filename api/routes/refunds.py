@@ -5,9 +5,9 @@ process-refund run waiting for it.
 
 One refund request per order: a rejected request is final (the customer talks to support)."""
 
-from typing import Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Path, status
 from pydantic import Field
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +16,8 @@ from ulid import ULID
 from activities.refunds import needs_approval
 from api.deps import ServicesDep, SessionsDep
 from api.errors import Conflict, NotFound, Unprocessable
+from api.security import STAFF_ONLY, CurrentUser, Viewer
 from api.services import Services
-from api.staff import STAFF_ONLY
 from db.models import Order, Refund, User
 from events.orders import (
     RefundDecision,
@@ -31,6 +31,7 @@ from inngest_temporal import CamelModel
 router = APIRouter(prefix="/api/refunds", tags=["refunds"])
 
 REFUNDABLE = ("fulfilled", "shipped")
+OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class RefundRequest(CamelModel):
@@ -67,7 +68,9 @@ class DecisionResponse(CamelModel):
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RefundAccepted)
-async def request_refund(body: RefundRequest, services: ServicesDep) -> RefundAccepted:
+async def request_refund(
+    body: RefundRequest, services: ServicesDep, customer: CurrentUser
+) -> RefundAccepted:
     refund_status = "awaiting_approval" if needs_approval(body.amount_cents) else "processing"
     try:
         async with services.change() as change:
@@ -79,9 +82,10 @@ async def request_refund(body: RefundRequest, services: ServicesDep) -> RefundAc
                     .where(Order.id == body.order_id)
                 )
             ).one_or_none()
-            if found is None:
-                raise Unprocessable(f"unknown order '{body.order_id}'")
-            order, customer = found.tuple()
+            if found is None or found.tuple()[0].customer_id != customer.id:
+                # Another customer's order is not found, as an unknown one.
+                raise NotFound(f"no order '{body.order_id}'")
+            order, owner = found.tuple()
             if body.amount_cents > order.total_cents:
                 raise Unprocessable(
                     f"a refund of {body.amount_cents} cents is more than the order total of "
@@ -114,7 +118,7 @@ async def request_refund(body: RefundRequest, services: ServicesDep) -> RefundAc
                     data=RefundRequestedData(
                         order_id=order.id, amount_cents=body.amount_cents, reason=body.reason
                     ),
-                    user=RefundUser(id=customer.id, email=customer.email),
+                    user=RefundUser(id=owner.id, email=owner.email),
                 )
             )
     except IntegrityError:
@@ -125,10 +129,11 @@ async def request_refund(body: RefundRequest, services: ServicesDep) -> RefundAc
 
 
 @router.get("/{order_id}", response_model=RefundView)
-async def get_refund(order_id: str, sessions: SessionsDep) -> RefundView:
+async def get_refund(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> RefundView:
     async with sessions() as session:
         refund = await session.get(Refund, order_id)
-    if refund is None:
+        owner = await session.scalar(select(Order.customer_id).where(Order.id == order_id))
+    if refund is None or owner is None or not who.may_see(owner):
         raise NotFound(f"no refund request for order '{order_id}'")
     return RefundView(
         order_id=refund.order_id,
@@ -144,14 +149,14 @@ async def get_refund(order_id: str, sessions: SessionsDep) -> RefundView:
 
 @router.post("/{order_id}/approve", dependencies=[STAFF_ONLY], response_model=DecisionResponse)
 async def approve_refund(
-    order_id: str, services: ServicesDep, body: DecisionRequest | None = None
+    order_id: OrderId, services: ServicesDep, body: DecisionRequest | None = None
 ) -> DecisionResponse:
     return await _decide(services, order_id, "approved", body or DecisionRequest())
 
 
 @router.post("/{order_id}/reject", dependencies=[STAFF_ONLY], response_model=DecisionResponse)
 async def reject_refund(
-    order_id: str, services: ServicesDep, body: DecisionRequest | None = None
+    order_id: OrderId, services: ServicesDep, body: DecisionRequest | None = None
 ) -> DecisionResponse:
     return await _decide(services, order_id, "rejected", body or DecisionRequest())
 

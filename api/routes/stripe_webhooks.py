@@ -29,11 +29,14 @@ class WebhookReceipt(CamelModel):
 @router.post("/stripe", response_model=WebhookReceipt)
 async def stripe_webhook(request: Request, services: ServicesDep) -> WebhookReceipt:
     payload = await request.body()
+    secret = services.settings.stripe_webhook_secret
+    if not secret:
+        raise BadRequest("Stripe webhooks are not configured here (STRIPE_WEBHOOK_SECRET)")
     try:
         stripe.WebhookSignature.verify_header(
             payload.decode("utf-8"),
             request.headers.get("stripe-signature", ""),
-            services.settings.stripe_webhook_secret,
+            secret,
             tolerance=SIGNATURE_TOLERANCE_SECONDS,
         )
     except (stripe.SignatureVerificationError, UnicodeDecodeError) as err:

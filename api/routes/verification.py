@@ -9,9 +9,9 @@ from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep
 from api.errors import BadRequest, Conflict, Gone, NotFound
+from auth.tokens import ExpiredToken, InvalidToken, verify_token
 from db.models import User
 from events.users import EmailVerified, EmailVerifiedData
-from infra.verification_tokens import ExpiredToken, InvalidToken, verify_token
 from inngest_temporal import CamelModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
@@ -33,7 +33,9 @@ async def verify_email(
     services: ServicesDep, token: str = Query(min_length=1, max_length=2000)
 ) -> VerifiedResponse:
     try:
-        claims = verify_token(services.settings.secret_key, token, datetime.now(UTC))
+        claims = verify_token(
+            services.settings.signing_key, token, "email-verification", datetime.now(UTC)
+        )
     except InvalidToken as err:
         raise BadRequest(str(err)) from None
     except ExpiredToken as err:

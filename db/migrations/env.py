@@ -7,14 +7,19 @@ from sqlalchemy.engine import Connection
 
 from db.models import Base
 from inngest_temporal import create_engine, event_log_metadata
-from settings import settings
+from settings import Settings
 
 # The application's tables and the engine's event log, migrated together.
 target_metadata = [Base.metadata, event_log_metadata]
 
 
+def _database_url() -> str:
+    # Migrations need the database only: no secrets, whatever ENVIRONMENT says.
+    return Settings(environment="development").database_url
+
+
 def _url() -> str:
-    url: str = context.config.attributes.get("database_url") or settings.database_url
+    url: str = context.config.attributes.get("database_url") or _database_url()
     return url
 
 

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import select
 
+from api.security import issue_access_token
 from db.models import User
 from inngest_temporal.store import StoredEvent
 from tests.api.conftest import Api
@@ -75,3 +76,8 @@ async def running_trial(api: Api, user_id: str) -> str:
 
 async def recorded(api: Api, event_id: str) -> bool:
     return (await api.http.get(f"/api/events/{event_id}")).status_code == 200
+
+
+def as_user(api: Api, user_id: str) -> dict[str, str]:
+    """The headers of the user's session (the access token sign-up or sign-in would give)."""
+    return {"Authorization": f"Bearer {issue_access_token(api.settings, user_id)}"}

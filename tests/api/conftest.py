@@ -14,7 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from inngest_temporal import Sessions
 from settings import Settings
+from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.support import make_worker
+
+ADMIN_TOKEN = "staff-token-for-tests-only-0123456789abcdef"
+STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
 
 
 @dataclass
@@ -28,7 +32,14 @@ class Api:
 
 @pytest.fixture
 def api_settings(database_url: str, task_queue: str) -> Settings:
-    return Settings(environment="development", database_url=database_url, task_queue=task_queue)
+    return Settings(
+        environment="development",
+        database_url=database_url,
+        task_queue=task_queue,
+        payload_encryption_key=TEST_ENCRYPTION_KEY,
+        stripe_webhook_secret="whsec_test_only_secret",
+        admin_token=ADMIN_TOKEN,
+    )
 
 
 @pytest.fixture

@@ -13,7 +13,15 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from db.models import Subscription, User
 from settings import Settings
-from tests.api.accounts import create_user, event_run, eventually, recorded, running_trial, signup
+from tests.api.accounts import (
+    as_user,
+    create_user,
+    event_run,
+    eventually,
+    recorded,
+    running_trial,
+    signup,
+)
 from tests.api.conftest import Api
 from tests.http_recorder import HttpRecorder, Recorded, Reply
 
@@ -25,18 +33,18 @@ async def subscriptions_of(api: Api, user_id: str) -> list[Subscription]:
         )
 
 
-async def test_unknown_user_gets_404(api: Api) -> None:
+async def test_a_session_of_an_account_that_is_gone_gets_401(api: Api) -> None:
     response = await api.http.post(
-        "/api/billing/subscriptions", json={"userId": "user_nobody", "plan": "pro"}
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, "user_nobody")
     )
-    assert response.status_code == 404
-    assert "user_nobody" in response.json()["detail"]
+    assert response.status_code == 401
+    assert "no longer exists" in response.json()["detail"]
 
 
 async def test_unknown_plan_gets_422(api: Api) -> None:
     user = await create_user(api)
     response = await api.http.post(
-        "/api/billing/subscriptions", json={"userId": user.id, "plan": "free"}
+        "/api/billing/subscriptions", json={"plan": "free"}, headers=as_user(api, user.id)
     )
     assert response.status_code == 422
     assert await subscriptions_of(api, user.id) == []
@@ -47,7 +55,7 @@ async def test_offline_subscription_is_recorded_and_cancels_the_running_trial(ap
     trial_event = await running_trial(api, user_id)
 
     response = await api.http.post(
-        "/api/billing/subscriptions", json={"userId": user_id, "plan": "enterprise"}
+        "/api/billing/subscriptions", json={"plan": "enterprise"}, headers=as_user(api, user_id)
     )
 
     assert response.status_code == 201, response.text
@@ -75,12 +83,12 @@ async def test_offline_subscription_is_recorded_and_cancels_the_running_trial(ap
 async def test_user_with_a_live_subscription_gets_409_and_nothing_is_sent(api: Api) -> None:
     user = await create_user(api)
     first = await api.http.post(
-        "/api/billing/subscriptions", json={"userId": user.id, "plan": "pro"}
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, user.id)
     )
     assert first.status_code == 201
 
     second = await api.http.post(
-        "/api/billing/subscriptions", json={"userId": user.id, "plan": "enterprise"}
+        "/api/billing/subscriptions", json={"plan": "enterprise"}, headers=as_user(api, user.id)
     )
 
     assert second.status_code == 409
@@ -137,7 +145,7 @@ async def test_with_stripe_creates_customer_and_subscription_with_idempotency_ke
     user = await create_user(api)
 
     response = await http.post(
-        "/api/billing/subscriptions", json={"userId": user.id, "plan": "pro"}
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, user.id)
     )
 
     assert response.status_code == 201, response.text
@@ -164,7 +172,9 @@ async def test_with_stripe_creates_customer_and_subscription_with_idempotency_ke
     # Stripe's webhook announces the subscription; the endpoint sends nothing itself.
     assert not await recorded(api, "subscription-created-sub_T1")
 
-    again = await http.post("/api/billing/subscriptions", json={"userId": user.id, "plan": "pro"})
+    again = await http.post(
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, user.id)
+    )
     assert again.status_code == 409
     assert len(stripe.requests) == 2
 
@@ -185,7 +195,7 @@ async def test_stripe_refusal_gets_502_and_records_nothing(
     user = await create_user(api)
 
     response = await http.post(
-        "/api/billing/subscriptions", json={"userId": user.id, "plan": "pro"}
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, user.id)
     )
 
     assert response.status_code == 502

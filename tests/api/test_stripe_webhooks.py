@@ -90,7 +90,7 @@ async def test_subscription_created_is_routed_once_even_if_delivered_twice(api: 
 async def test_tampered_body_gets_400_and_nothing_is_recorded(api: Api) -> None:
     user = await create_user(api)
     evt_id, payload = stripe_event("customer.subscription.created", subscription(user.id))
-    headers = signed(payload, api.settings.stripe_webhook_secret)
+    headers = signed(payload, api.settings.stripe_webhook_secret or "")
     tampered = payload.replace(b'"active"', b'"trialing"')
 
     response = await api.http.post("/api/webhooks/stripe", content=tampered, headers=headers)

@@ -5,8 +5,8 @@ from urllib.parse import urlparse
 
 from sqlalchemy import select
 
+from auth.tokens import issue_token
 from db.models import OutboxMessage, User
-from infra.verification_tokens import issue_token
 from tests.api.accounts import create_user, event_run, eventually, recorded, signup
 from tests.api.conftest import Api
 
@@ -79,7 +79,12 @@ async def test_link_of_an_already_verified_user_gets_409(api: Api) -> None:
         assert row is not None
         row.email_verified_at = datetime.now(UTC)
         await session.commit()
-    token = issue_token(api.settings.secret_key, user.id, datetime.now(UTC) + timedelta(hours=1))
+    token = issue_token(
+        api.settings.signing_key,
+        "email-verification",
+        user.id,
+        datetime.now(UTC) + timedelta(hours=1),
+    )
 
     response = await api.http.get("/api/auth/verify", params={"token": token})
 
@@ -89,7 +94,9 @@ async def test_link_of_an_already_verified_user_gets_409(api: Api) -> None:
 
 async def test_bad_signature_gets_400_and_nothing_is_sent(api: Api) -> None:
     user = await create_user(api)
-    forged = issue_token("not-our-key", user.id, datetime.now(UTC) + timedelta(hours=1))
+    forged = issue_token(
+        "not-our-key", "email-verification", user.id, datetime.now(UTC) + timedelta(hours=1)
+    )
 
     response = await api.http.get("/api/auth/verify", params={"token": forged})
 
@@ -111,7 +118,10 @@ async def test_malformed_token_gets_400(api: Api) -> None:
 async def test_expired_token_gets_410_naming_the_expiry_and_nothing_is_sent(api: Api) -> None:
     user = await create_user(api)
     expired = issue_token(
-        api.settings.secret_key, user.id, datetime.now(UTC) - timedelta(minutes=1)
+        api.settings.signing_key,
+        "email-verification",
+        user.id,
+        datetime.now(UTC) - timedelta(minutes=1),
     )
 
     response = await api.http.get("/api/auth/verify", params={"token": expired})

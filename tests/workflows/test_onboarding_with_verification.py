@@ -13,9 +13,9 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.mail import EmailReceipt
 from activities.verification import VerificationEmail
+from auth.tokens import verify_token
 from db.models import OutboxMessage, User
 from events.users import EmailVerified, EmailVerifiedData, SignupCompleted, SignupCompletedData
-from infra.verification_tokens import verify_token
 from inngest_temporal import Sessions
 from settings import Settings
 from tests.support import make_worker, sender, step_times, unique
@@ -104,7 +104,7 @@ async def test_verification_at_hour_23_activates_full_access(
     link = email.body.split('href="')[1].split('"')[0].replace("&amp;", "&")
     assert link.startswith("https://app.test/api/auth/verify?token=")
     token = parse_qs(urlparse(link).query)["token"][0]
-    claims = verify_token("s3cret", token, datetime.now(UTC))
+    claims = verify_token("s3cret", token, "email-verification", datetime.now(UTC))
     assert claims.user_id == user.id
     refreshed = await reload(sessions, user)
     assert refreshed.full_access is True

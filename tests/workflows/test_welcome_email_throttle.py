@@ -15,6 +15,7 @@ from db.models import OutboxMessage
 from events.users import SignupCompleted, SignupCompletedData
 from inngest_temporal import Sessions
 from inngest_temporal.admission import GRANTED_SIGNAL
+from inngest_temporal.testing import summary
 from tests.support import unique
 from tests.worker_processes import worker_processes
 from workflows.send_welcome_email import SendWelcomeEmailWorkflow
@@ -41,10 +42,14 @@ async def admitted_and_first_step(
         ),
         None,
     ) or next(
-        e
-        for e in history.events
-        if e.HasField("marker_recorded_event_attributes")
-        and e.user_metadata.summary.data.decode().strip('"') == "admission (throttle)"
+        iter(
+            [
+                e
+                for e in history.events
+                if e.HasField("marker_recorded_event_attributes")
+                and await summary(handle, e) == "admission (throttle)"
+            ]
+        )
     )
     first = next(
         e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")

@@ -1,20 +1,14 @@
 """The shop's API tests: the app and a worker on the session's dev server, with a local fulfilment
-provider that answers at once and a known admin token."""
+provider that answers at once."""
 
 import pytest
 
 from settings import Settings
+from tests.api.conftest import STAFF
 
-ADMIN_TOKEN = "staff-secret"
-STAFF = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+__all__ = ["STAFF"]
 
 
 @pytest.fixture
-def api_settings(database_url: str, task_queue: str) -> Settings:
-    return Settings(
-        environment="development",
-        database_url=database_url,
-        task_queue=task_queue,
-        fulfillment_local_seconds=0.05,
-        admin_token=ADMIN_TOKEN,
-    )
+def api_settings(api_settings: Settings) -> Settings:
+    return api_settings.model_copy(update={"fulfillment_local_seconds": 0.05})
