@@ -9,8 +9,9 @@ COPY db ./db
 COPY infra ./infra
 COPY bench ./bench
 COPY inngest_temporal ./inngest_temporal
-COPY settings.py worker.py alembic.ini ./
+COPY auth ./auth
+COPY settings.py worker.py application.py alembic.ini ./
 RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000
-CMD ["uvicorn", "api.main:app", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "--factory", "api.main:create_app", "--host", "0.0.0.0", "--port", "8000"]

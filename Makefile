@@ -18,14 +18,15 @@ migrate: install
 
 # Temporal dev server (unless TEMPORAL_ADDRESS is set), worker and API; Ctrl-C stops all of it.
 dev: migrate
-	$(PY) -m db.seed_catalogue
+	ENVIRONMENT=development $(PY) -m db.seed_catalogue
 	$(PY) -m infra.dev
 
+# One of them alone, with the same development settings as `make dev`.
 api: migrate
-	$(VENV)/bin/uvicorn api.main:app --host 127.0.0.1 --port 8000
+	$(PY) -m infra.dev api
 
 worker: migrate
-	$(PY) worker.py
+	$(PY) -m infra.dev worker
 
 test: install tools
 	$(VENV)/bin/pytest

@@ -64,7 +64,7 @@ async def api(
 @asynccontextmanager
 async def app_with(api: Api, **overrides: Any) -> AsyncIterator[httpx.AsyncClient]:
     """The same API with other settings (the fixture's worker serves its runs)."""
-    settings = api.settings.model_copy(update=overrides)
+    settings = Settings(**{**api.settings.model_dump(), **overrides})
 
     async def connect() -> Client:
         return api.client
