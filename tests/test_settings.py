@@ -28,18 +28,18 @@ GOOD = {
 
 def problems(**changes: object) -> str:
     with pytest.raises(ValidationError) as refused:
-        Settings(**{**GOOD, **changes})
+        Settings.model_validate({**GOOD, **changes})
     return str(refused.value)
 
 
 def test_production_starts_with_real_secrets() -> None:
-    assert Settings(**GOOD).environment == "production"
+    assert Settings.model_validate(GOOD).environment == "production"
 
 
 def test_production_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ENVIRONMENT", raising=False)
     with pytest.raises(ValidationError, match="SECRET_KEY must be set in production"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 @pytest.mark.parametrize("setting", ["secret_key", "admin_token", "payload_encryption_key"])
@@ -56,7 +56,9 @@ def test_placeholders_and_short_values_are_not_secrets(setting: str) -> None:
 
 def test_an_event_key_or_scoped_keys_are_required() -> None:
     assert "EVENT_KEY (or EVENT_KEYS) must be set" in problems(event_key=None)
-    scoped = Settings(**{**GOOD, "event_key": None, "event_keys": {"x" * 40: ["user/*"]}})
+    scoped = Settings.model_validate(
+        {**GOOD, "event_key": None, "event_keys": {"x" * 40: ["user/*"]}}
+    )
     assert scoped.event_keys
     assert "EVENT_KEY/EVENT_KEYS is too short" in problems(event_keys={"short": ["user/*"]})
 
@@ -65,11 +67,11 @@ def test_email_and_payments_are_real_or_explicitly_local() -> None:
     assert "RESEND_API_KEY must be set in production (or EMAIL_TRANSPORT=outbox)" in problems(
         resend_api_key=None
     )
-    assert Settings(**{**GOOD, "resend_api_key": None, "email_transport": "outbox"})
+    assert Settings.model_validate({**GOOD, "resend_api_key": None, "email_transport": "outbox"})
     text = problems(stripe_secret_key=None, stripe_webhook_secret=None)
     assert "STRIPE_SECRET_KEY must be set in production (or PAYMENTS=local)" in text
     assert "STRIPE_WEBHOOK_SECRET must be set in production (or PAYMENTS=local)" in text
-    local = Settings(**{**GOOD, "stripe_secret_key": None, "payments": "local"})
+    local = Settings.model_validate({**GOOD, "stripe_secret_key": None, "payments": "local"})
     assert not local.uses_stripe
 
 

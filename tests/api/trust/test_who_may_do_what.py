@@ -150,7 +150,7 @@ async def test_keys_that_are_not_ours_are_401_whatever_their_bytes(production: P
     non_ascii = await production.http.post(
         "/api/events",
         json=event,
-        headers={"Authorization": "Bearer clé".encode()},
+        headers={b"Authorization": "Bearer clé".encode()},
     )
     assert non_ascii.status_code == 401
     customer_token = {"Authorization": f"Bearer {issue_access_token(production.settings, 'u3')}"}
