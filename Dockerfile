@@ -10,7 +10,9 @@ COPY infra ./infra
 COPY bench ./bench
 COPY inngest_temporal ./inngest_temporal
 COPY auth ./auth
-COPY settings.py worker.py application.py alembic.ini ./
+COPY settings ./settings
+COPY application ./application
+COPY worker.py alembic.ini ./
 RUN pip install --no-cache-dir .
 ENV PYTHONUNBUFFERED=1
 EXPOSE 8000

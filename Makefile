@@ -51,6 +51,7 @@ tools:
 	$(HAVE_POSTGRES) || echo "note: PostgreSQL not installed (Debian: postgresql); its tests will fail"
 
 lint: install
+	$(VENV)/bin/lint-imports
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
