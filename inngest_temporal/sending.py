@@ -4,7 +4,9 @@ the API's."""
 from pydantic import BaseModel, SerializeAsAny
 from temporalio import activity
 
+from inngest_temporal.catalog import InvalidEvent
 from inngest_temporal.dispatcher import Dispatcher
+from inngest_temporal.errors import NonRetriableError
 from inngest_temporal.events import Event
 
 
@@ -18,8 +20,12 @@ class EventActivities:
 
     @activity.defn(name="send-events")
     async def send_events(self, request: SendEventsInput) -> list[str]:
-        # The payload arrives as base Events; re-validate into their typed models.
+        # The payload arrives as base Events; re-validate into their typed models. An event the
+        # application never declared will not become valid on a retry.
         catalog = self._dispatcher.router.registry.catalog
-        events = [catalog.parse(e.to_json(), internal=True) for e in request.events]
+        try:
+            events = [catalog.parse(e.to_json(), internal=True) for e in request.events]
+        except InvalidEvent as err:
+            raise NonRetriableError(str(err)) from None
         accepted, _ = await self._dispatcher.send(events)
         return accepted.ids
