@@ -38,10 +38,12 @@ class Grant(BaseModel):
 
 
 class Admission(BaseModel):
-    """A throttle's grant: to whom, and from when it counts."""
+    """A throttle's grant: to whom, and from when it counts. A grant answered at once counts
+    from when its run confirms it went on (`confirmed`); until then it stays in the window."""
 
     holder: Holder
     at: datetime
+    confirmed: bool = True
 
 
 class GateState(BaseModel):
@@ -51,6 +53,9 @@ class GateState(BaseModel):
     queue: list[Holder] = []
     holders: list[Holder] = []
     grants: list[Admission] = []
+    # How often the gate checks its holders are still running (the longest a gone run's permit
+    # is held).
+    probe_seconds: float = 30.0
 
 
 class PermitRequest(BaseModel):
@@ -67,10 +72,13 @@ class PermitRequest(BaseModel):
 
 
 class GateActivities:
-    def __init__(self, client: Client, task_queue: str, registry: Registry) -> None:
+    def __init__(
+        self, client: Client, task_queue: str, registry: Registry, probe_seconds: float = 30.0
+    ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._registry = registry
+        self._probe_seconds = probe_seconds
 
     @activity.defn(name="request-permit")
     async def request_permit(self, request: PermitRequest) -> Grant:
@@ -90,7 +98,10 @@ class GateActivities:
         start: WithStartWorkflowOperation[Any, Any] = WithStartWorkflowOperation(
             GATE_WORKFLOW,
             GateState(
-                gate_id=request.gate_id, limit=acquire.limit, period_seconds=acquire.period_seconds
+                gate_id=request.gate_id,
+                limit=acquire.limit,
+                period_seconds=acquire.period_seconds,
+                probe_seconds=self._probe_seconds,
             ),
             id=request.gate_id,
             task_queue=self._task_queue,

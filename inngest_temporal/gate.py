@@ -3,7 +3,7 @@ order. Because the gate is a single workflow, its limit holds across any number 
 
 - concurrency: at most `limit` holders at once; a holder keeps its permit until it releases it,
   or until the gate finds the run gone (terminated, timed out, reset): it checks its holders every
-  `PROBE_INTERVAL`, so a permit never leaks for longer than that.
+  `probe_seconds` (30 s by default), so a permit never leaks for longer than that.
 - throttle: at most `limit` admissions in any window of `period_seconds` (plus a small margin).
 
 A run asks with an update (`acquire`): with room, the answer is the permit itself, one round trip;
@@ -31,7 +31,7 @@ with workflow.unsafe.imports_passed_through():
 MAX_HISTORY = 5_000
 MAX_QUEUE = 2_000
 MAX_THROTTLE_MARGIN = timedelta(seconds=1)
-PROBE_INTERVAL = timedelta(seconds=30)
+UNCONFIRMED_GRANT = timedelta(seconds=30)
 IDLE_LINGER = timedelta(minutes=5)
 
 
@@ -48,11 +48,11 @@ class GateWorkflow:
         self.state.limit = request.limit
         self.state.period_seconds = request.period_seconds
         holder = request.holder
-        if holder in self.state.holders:
-            return Grant(granted=True)
+        if holder in self.state.holders or any(g.holder == holder for g in self.state.grants):
+            return Grant(granted=True)  # asked again (a retried request): the same answer
         if holder not in self.state.queue:
             if not self.state.queue and self._has_room():
-                self._admit(holder)
+                self._admit(holder, confirmed=False)
                 return Grant(granted=True)
             self.state.queue.append(holder)
             self.changed = True
@@ -68,11 +68,12 @@ class GateWorkflow:
     @workflow.signal
     def admitted(self, holder: Holder) -> None:
         """A throttled run granted at once confirms it went on. Its grant counts from now, after
-        the run's first step was scheduled: the update's own time can be well before that (a
-        worker busy or cold), and counting from it let a fourth run of "3 per 2 s" through."""
+        the run's first step was scheduled: the update's own time can be seconds before that (a
+        worker busy or cold), and counting from it let a third run of "2 per second" through."""
         for grant in self.state.grants:
             if grant.holder == holder:
-                grant.at = workflow.now()
+                grant.at, grant.confirmed = workflow.now(), True
+        self.changed = True
 
     @workflow.signal
     def release(self, holder: Holder) -> None:
@@ -88,14 +89,14 @@ class GateWorkflow:
 
     @workflow.run
     async def run(self, state: GateState) -> None:
-        next_probe = workflow.now() + PROBE_INTERVAL
+        next_probe = workflow.now() + self._probe_interval
         while True:
             # Cleared before granting, not after: `_grant` awaits its signals, and an acquire or
             # release arriving meanwhile must still wake the wait below.
             self.changed = False
             if self.state.holders and workflow.now() >= next_probe:
                 await self._forget_gone_holders()
-                next_probe = workflow.now() + PROBE_INTERVAL
+                next_probe = workflow.now() + self._probe_interval
             self._forget_old_grants()
             await self._grant()
             if not self.state.queue and not self.state.holders and not self.state.grants:
@@ -122,11 +123,17 @@ class GateWorkflow:
             except TimeoutError:
                 pass
 
-    def _admit(self, holder: Holder) -> None:
+    @property
+    def _probe_interval(self) -> timedelta:
+        return timedelta(seconds=self.state.probe_seconds)
+
+    def _admit(self, holder: Holder, confirmed: bool = True) -> None:
         if self.state.period_seconds is None:
             self.state.holders.append(holder)
         else:
-            self.state.grants.append(Admission(holder=holder, at=workflow.now()))
+            self.state.grants.append(
+                Admission(holder=holder, at=workflow.now(), confirmed=confirmed)
+            )
 
     async def _grant(self) -> None:
         granted: list[Holder] = []
@@ -175,12 +182,20 @@ class GateWorkflow:
     def _forget_old_grants(self) -> None:
         if self.state.period_seconds is not None:
             horizon = workflow.now() - self._window()
-            self.state.grants = [g for g in self.state.grants if g.at > horizon]
+            # An unconfirmed grant stays until confirmed (or, its run gone, for a while).
+            unconfirmed_horizon = workflow.now() - UNCONFIRMED_GRANT
+            self.state.grants = [
+                g
+                for g in self.state.grants
+                if g.at > horizon or (not g.confirmed and g.at > unconfirmed_horizon)
+            ]
 
     def _next_expiry(self) -> timedelta | None:
         if self.state.period_seconds is None or not self.state.grants:
             return None
-        expiry = min(g.at for g in self.state.grants) + self._window()
+        expiry = min(
+            g.at + (self._window() if g.confirmed else UNCONFIRMED_GRANT) for g in self.state.grants
+        )
         return max(expiry - workflow.now(), timedelta(milliseconds=1))
 
     def _window(self) -> timedelta:

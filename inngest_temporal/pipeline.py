@@ -86,9 +86,14 @@ class Pipeline:
                 await self._report_failure(event, err)
             raise
         except GeneratorExit:
-            held.clear()  # evicted from the worker's cache, not ended: it resumes elsewhere
+            # Evicted from the worker's cache, not ended: it resumes elsewhere.
+            held.clear()
+            self._confirmations.clear()
             raise
         finally:
+            # A confirmation still on its way is waited for (a run that ended in the task that
+            # got its permit): a lost one would keep its grant in the throttle's window.
+            await asyncio.gather(*self._confirmations, return_exceptions=True)
             holder = self._holder() if held else None
             for gate_id in held:
                 try:

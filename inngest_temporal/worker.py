@@ -8,6 +8,7 @@ runs could hold every slot while their gates wait for one."""
 
 import asyncio
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
@@ -80,17 +81,21 @@ def build_worker(
     activities: Iterable[Callable[..., Any]],
     *,
     passthrough_modules: Iterable[str] = (),
+    gate_probe: timedelta = timedelta(seconds=30),
     **options: Any,
 ) -> Workers:
     """Workers for every function in the dispatcher's registry. `activities`: the application's
-    activity callables (see `activity_methods`); the engine adds its own."""
+    activity callables (see `activity_methods`); the engine adds its own. `gate_probe`: how soon
+    the permit of a run that is gone (terminated, timed out, reset) returns to its gate."""
     registry = dispatcher.router.registry
     runner = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             *PASSTHROUGH_MODULES, *passthrough_modules
         )
     )
-    gate_activities = GateActivities(client, gate_queue(task_queue), registry)
+    gate_activities = GateActivities(
+        client, gate_queue(task_queue), registry, gate_probe.total_seconds()
+    )
     functions = Worker(
         client,
         task_queue=task_queue,

@@ -15,7 +15,8 @@ READY = "worker on task queue"
 
 
 class WorkerProcess:
-    """A `python worker.py` against the given server, database and task queue."""
+    """A `python worker.py` (or another worker program) against the given server, database and
+    task queue."""
 
     def __init__(
         self,
@@ -24,8 +25,10 @@ class WorkerProcess:
         task_queue: str,
         log_path: Path,
         extra_env: dict[str, str] | None = None,
+        program: tuple[str, ...] = ("worker.py",),
     ) -> None:
         self.log_path = log_path
+        self.program = program
         self.env = {
             **os.environ,
             "TEMPORAL_ADDRESS": temporal_address,
@@ -43,7 +46,7 @@ class WorkerProcess:
         self._log = open(self.log_path, "ab")
         start_offset = self.log_path.stat().st_size
         self.process = subprocess.Popen(
-            [sys.executable, "worker.py"],
+            [sys.executable, *self.program],
             cwd=ROOT,
             env=self.env,
             stdout=self._log,

@@ -19,10 +19,11 @@ async def worker_processes(
     log_dir: Path,
     count: int = 2,
     env: dict[str, str] | None = None,
+    program: tuple[str, ...] = ("worker.py",),
 ) -> AsyncIterator[list[WorkerProcess]]:
     address = dev_env.client.service_client.config.target_host
     workers = [
-        WorkerProcess(address, database_url, task_queue, log_dir / f"worker-{n}.log", env)
+        WorkerProcess(address, database_url, task_queue, log_dir / f"worker-{n}.log", env, program)
         for n in range(count)
     ]
     try:

@@ -170,6 +170,17 @@ class OneAtATime(Pipeline):
         )
 
 
+@function(id="sleeper", trigger=Gated, concurrency=Concurrency(limit=1, key="data.key"))
+class Sleeper(Pipeline):
+    """Holds its permit for a day (of the time-skipping server's time)."""
+
+    @workflow.run
+    async def run(self, event: Gated) -> str:
+        await record(self, "sleeper", "holding", event.data.key)
+        await self.step.sleep("hold-for-a-day", timedelta(days=1))
+        return "done"
+
+
 @function(id="two-a-second", trigger=Gated, throttle=Throttle(limit=2, period=timedelta(seconds=1)))
 class TwoASecond(Pipeline):
     @workflow.run
@@ -231,6 +242,7 @@ class FailureListener(Pipeline):
 
 
 FUNCTIONS = (
+    Sleeper,
     FanOutA,
     FanOutB,
     Waiter,
