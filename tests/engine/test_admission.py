@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from inngest_temporal import FunctionOverride, Sessions
+from inngest_temporal import Event, FunctionOverride, Sessions
 from inngest_temporal.admission import GRANTED_SIGNAL
 from tests.engine.conftest import dispatcher_of, engine_worker
 from tests.engine.functions import (
@@ -67,7 +67,8 @@ async def test_limits_hold_across_two_worker_processes(
     async with worker_processes(
         dev_env, database_url, task_queue, tmp_path, env=env, program=program
     ):
-        events = [Gated(data=Key(key=busy)) for _ in range(4)] + [Gated(data=Key(key=quiet))]
+        events: list[Event] = [Gated(data=Key(key=busy)) for _ in range(4)]
+        events.append(Gated(data=Key(key=quiet)))
         accepted, _ = await sender.send(events)
         handles = [
             dev_env.client.get_workflow_handle(f"{f}-{event_id}")
