@@ -25,6 +25,7 @@ from activities.orders import OrderActivities
 from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
 from activities.slack import SlackActivities
+from activities.trial import TrialActivities
 from activities.verification import VerificationActivities
 from db.last_active import touch_last_active
 from events.billing import PaymentFailed, SubscriptionDeleted
@@ -34,6 +35,7 @@ from settings import Settings
 from workflows.daily_churn_report import DailyChurnReportWorkflow
 from workflows.handle_order_shipped import HandleOrderShippedWorkflow
 from workflows.manage_trial import ManageTrialWorkflow
+from workflows.mark_onboarding_completed import MarkOnboardingCompletedWorkflow
 from workflows.onboarding_drip_sequence import OnboardingDripSequenceWorkflow
 from workflows.onboarding_with_verification import OnboardingWithVerificationWorkflow
 from workflows.process_order import ProcessOrderWorkflow
@@ -57,6 +59,7 @@ FUNCTIONS = (
     OnboardingDripSequenceWorkflow,
     ProcessRefundWorkflow,
     SendDailyDigestWorkflow,
+    MarkOnboardingCompletedWorkflow,
 )
 
 # Sent by the Stripe webhook for other applications (and future functions) to listen to.
@@ -92,6 +95,7 @@ def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..
             slack,
             # Our database, accounts and billing side; the verification link goes out by email.
             AccessActivities(sessions),
+            TrialActivities(sessions, email),
             VerificationActivities(email, settings.secret_key, settings.public_base_url),
             # The shop: stock, orders, fulfilment, loyalty, refunds, the daily digest.
             InventoryActivities(sessions),

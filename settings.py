@@ -52,6 +52,10 @@ class Settings(BaseSettings):
     # submit-fulfillment step's 3-minute timeout).
     fulfillment_local_seconds: float = Field(default=5.0, ge=0, le=150)
 
+    # How long a refund decision's request waits for the process-refund run to apply it before
+    # answering 202 (the decision is stored and will be applied; GET the refund to follow it).
+    refund_decision_wait_seconds: float = Field(default=5.0, ge=0, le=30)
+
     # Secrets: development may use the placeholder, production refuses to start with it.
     secret_key: str = DEV_PLACEHOLDER
     admin_token: str = DEV_PLACEHOLDER

@@ -80,6 +80,18 @@ def refund_rejected(order_id: str, amount_cents: int, timed_out: bool) -> Render
     )
 
 
+def refund_failed(order_id: str, amount_cents: int) -> Rendered:
+    return Rendered(
+        subject=f"Your refund for order {order_id} could not be completed",
+        html=(
+            f"<p>We could not complete your refund of {money(amount_cents)} on order "
+            f"{html.escape(order_id)}.</p>\n"
+            "<p>Our team has been told and will get back to you. Reply to this email if you "
+            "have any questions.</p>"
+        ),
+    )
+
+
 def refund_confirmed(order_id: str, amount_cents: int, refund_id: str) -> Rendered:
     return Rendered(
         subject=f"Your refund of {money(amount_cents)} is on its way",

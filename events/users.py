@@ -1,6 +1,6 @@
 """Events about users and their lifecycle."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
@@ -36,6 +36,12 @@ class TrialStartedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
     trial_end_date: datetime
 
+    @field_validator("trial_end_date")
+    @classmethod
+    def _in_utc_when_no_offset(cls, value: datetime) -> datetime:
+        # The trial's timers are computed from it: a date without an offset is taken as UTC.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
 
 class TrialStarted(Event):
     name: Literal["user/trial.started"] = "user/trial.started"
@@ -63,3 +69,15 @@ class SignedUp(Event):
 
     name: Literal["user/signed-up"] = "user/signed-up"
     data: SignedUpData
+
+
+class OnboardingCompletedData(CamelModel):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class OnboardingCompleted(Event):
+    """The user finished the product's onboarding (the app's checklist, or its own API):
+    `users.onboarding_completed` is set, and the drip's day-1 tips are skipped."""
+
+    name: Literal["user/onboarding.completed"] = "user/onboarding.completed"
+    data: OnboardingCompletedData

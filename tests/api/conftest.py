@@ -1,4 +1,5 @@
-"""The API in-process against the session's dev server, with a worker on a fresh task queue."""
+"""The API in-process against the session's dev server, with a worker on a fresh task queue (or,
+with `skipping_api`, against a time-skipping server)."""
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -48,6 +49,30 @@ async def api(
         ) as http,
     ):
         yield Api(http, app, dev_env.client, sessions, api_settings)
+
+
+@pytest.fixture
+async def skipping_api(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+) -> AsyncIterator[Api]:
+    """The API and a worker on a time-skipping server: days of a run's timers in moments
+    (`await skipping_env.sleep(...)`), with the real endpoints, event log and router."""
+
+    async def connect() -> Client:
+        return skipping_env.client
+
+    app = create_app(api_settings, connect=connect)
+    worker = make_worker(
+        skipping_env.client, sessions, api_settings.task_queue, settings=api_settings
+    )
+    async with (
+        app.router.lifespan_context(app),
+        worker,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
+        ) as http,
+    ):
+        yield Api(http, app, skipping_env.client, sessions, api_settings)
 
 
 @asynccontextmanager

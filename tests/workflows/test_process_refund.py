@@ -106,6 +106,7 @@ async def test_a_large_refund_waits_for_approval_then_pays_out(
 
     assert steps == [
         "notify-support",
+        "record-approval",
         "process-payment-refund",
         "update-records",
         "notify-customer",
