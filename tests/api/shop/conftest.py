@@ -17,4 +17,7 @@ def api_settings(database_url: str, task_queue: str) -> Settings:
         task_queue=task_queue,
         fulfillment_local_seconds=0.05,
         admin_token=ADMIN_TOKEN,
+        # A loaded machine may take seconds to run a step: the decisions answer what the run
+        # did (200 or 409), not 202 for "not yet".
+        refund_decision_wait_seconds=30,
     )
