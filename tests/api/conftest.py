@@ -1,7 +1,7 @@
 """The API in-process against the session's dev server, with a worker on a fresh task queue (or,
 with `skipping_api`, against a time-skipping server)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -32,38 +32,21 @@ def api_settings(database_url: str, task_queue: str) -> Settings:
     return Settings(environment="development", database_url=database_url, task_queue=task_queue)
 
 
-@pytest.fixture
-async def api(
-    dev_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+@asynccontextmanager
+async def serving(
+    client: Client,
+    sessions: Sessions,
+    settings: Settings,
+    fakes: Sequence[Callable[..., Any]] = (),
 ) -> AsyncIterator[Api]:
-    async def connect() -> Client:
-        return dev_env.client
-
-    app = create_app(api_settings, connect=connect)
-    worker = make_worker(dev_env.client, sessions, api_settings.task_queue, settings=api_settings)
-    async with (
-        app.router.lifespan_context(app),
-        worker,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield Api(http, app, dev_env.client, sessions, api_settings)
-
-
-@pytest.fixture
-async def skipping_api(
-    skipping_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
-) -> AsyncIterator[Api]:
-    """The API and a worker on a time-skipping server: days of a run's timers in moments
-    (`await skipping_env.sleep(...)`), with the real endpoints, event log and router."""
+    """The app on `client`'s server, and a worker with the real activities (except `fakes`)."""
 
     async def connect() -> Client:
-        return skipping_env.client
+        return client
 
-    app = create_app(api_settings, connect=connect)
+    app = create_app(settings, connect=connect)
     worker = make_worker(
-        skipping_env.client, sessions, api_settings.task_queue, settings=api_settings
+        client, sessions, settings.task_queue, settings=settings, fakes=list(fakes)
     )
     async with (
         app.router.lifespan_context(app),
@@ -72,7 +55,25 @@ async def skipping_api(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as http,
     ):
-        yield Api(http, app, skipping_env.client, sessions, api_settings)
+        yield Api(http, app, client, sessions, settings)
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+) -> AsyncIterator[Api]:
+    async with serving(dev_env.client, sessions, api_settings) as served:
+        yield served
+
+
+@pytest.fixture
+async def skipping_api(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+) -> AsyncIterator[Api]:
+    """The API and a worker on a time-skipping server: days of a run's timers in moments
+    (`await skipping_env.sleep(...)`), with the real endpoints, event log and router."""
+    async with serving(skipping_env.client, sessions, api_settings) as served:
+        yield served
 
 
 @asynccontextmanager
