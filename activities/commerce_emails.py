@@ -28,7 +28,8 @@ class Line:
 
 
 def money(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) / 100:,.2f}"
 
 
 def _day(when: datetime | None) -> str:
@@ -133,7 +134,11 @@ def onboarding(template: str, name: str) -> Rendered:
 
 
 def daily_digest(
-    since: datetime, until: datetime, order_count: int, revenue_cents: int
+    since: datetime,
+    until: datetime,
+    order_count: int,
+    revenue_cents: int,
+    refunded_cents: int = 0,
 ) -> Rendered:
     orders = "order" if order_count == 1 else "orders"
     return Rendered(
@@ -141,7 +146,9 @@ def daily_digest(
         html=(
             f"<p>From {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC:</p>\n"
             f"<ul><li>Orders: <strong>{order_count}</strong></li>\n"
-            f"<li>Revenue: <strong>{money(revenue_cents)}</strong></li></ul>\n"
-            "<p>Cancelled and failed orders are not counted.</p>"
+            f"<li>Revenue: <strong>{money(revenue_cents)}</strong></li>\n"
+            f"<li>Refunded: <strong>{money(refunded_cents)}</strong></li></ul>\n"
+            "<p>Revenue is net of the refunds made in the period. Cancelled and failed orders "
+            "are not counted.</p>"
         ),
     )
