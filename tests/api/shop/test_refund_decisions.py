@@ -175,3 +175,37 @@ async def test_two_decisions_are_two_events_and_only_the_applied_one_answers_200
     assert reject.json()["refund"]["decisionId"] == first
     assert reject.json()["refund"]["status"] in ("approved", "completed")
     assert (refund["decidedBy"], refund["decisionId"]) == ("Lin", first)
+
+
+async def test_a_decision_the_run_has_not_applied_yet_answers_202_and_is_applied_later(
+    skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    api_settings: Settings,
+    http: httpx.AsyncClient,
+) -> None:
+    hold, real = Hold(), real_refunds(sessions, http)
+
+    @activity.defn(name="notify_refund_support")
+    async def slow_support(request: SupportRequest) -> SlackReceipt:
+        await hold()
+        return await real.notify_refund_support(request)
+
+    settings = api_settings.model_copy(update={"refund_decision_wait_seconds": 0})
+    async with serving(skipping_env.client, sessions, settings, [slow_support]) as api:
+        _, order_id = await order_of(api)
+        await request_refund(api, order_id, 25_000)
+        await asyncio.wait_for(hold.reached.wait(), 30)
+
+        rejected = await api.http.post(f"/api/refunds/{order_id}/reject", headers=STAFF)
+        hold.released.set()
+        refund = await eventually(lambda: refund_in(api, order_id, "rejected"))
+
+    assert rejected.status_code == 202, rejected.text
+    assert (rejected.json()["decision"], rejected.json()["status"]) == (
+        "rejected",
+        "awaiting_approval",
+    )
+    assert (refund["decisionId"], refund["rejectionReason"]) == (
+        rejected.json()["decisionId"],
+        "rejected by support",
+    )
