@@ -69,7 +69,7 @@ class AccessActivities:
     @activity.defn
     async def check_subscription(self, ref: UserRef) -> SubscriptionCheck:
         async with self._sessions() as session:
-            found = await _paying_subscription(session, ref.user_id)
+            found = await paying_subscription(session, ref.user_id)
         if found is None:
             return SubscriptionCheck(active=False)
         return SubscriptionCheck(active=True, subscription_id=found.id, plan=found.plan)
@@ -90,7 +90,7 @@ class AccessActivities:
                 )
             )
             if done_before is None:
-                if await _paying_subscription(session, request.user_id) is not None:
+                if await paying_subscription(session, request.user_id) is not None:
                     return DowngradeResult(downgraded=False, plan=user.plan)
                 await session.execute(
                     insert_ignore(session, AnalyticsEvent),
@@ -122,7 +122,8 @@ class AccessActivities:
         return AccessGranted(full_access=True, email_verified_at=verified_at)
 
 
-async def _paying_subscription(session: AsyncSession, user_id: str) -> Subscription | None:
+async def paying_subscription(session: AsyncSession, user_id: str) -> Subscription | None:
+    """The user's latest subscription that pays (db/models/billing.py), if any."""
     found: Subscription | None = await session.scalar(
         select(Subscription)
         .where(Subscription.user_id == user_id, Subscription.status.in_(PAYING_STATUSES))

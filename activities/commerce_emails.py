@@ -28,7 +28,8 @@ class Line:
 
 
 def money(cents: int) -> str:
-    return f"${cents / 100:,.2f}"
+    sign = "-" if cents < 0 else ""
+    return f"{sign}${abs(cents) / 100:,.2f}"
 
 
 def _day(when: datetime | None) -> str:
@@ -80,6 +81,18 @@ def refund_rejected(order_id: str, amount_cents: int, timed_out: bool) -> Render
     )
 
 
+def refund_failed(order_id: str, amount_cents: int) -> Rendered:
+    return Rendered(
+        subject=f"Your refund for order {order_id} could not be completed",
+        html=(
+            f"<p>We could not complete your refund of {money(amount_cents)} on order "
+            f"{html.escape(order_id)}.</p>\n"
+            "<p>Our team has been told and will get back to you. Reply to this email if you "
+            "have any questions.</p>"
+        ),
+    )
+
+
 def refund_confirmed(order_id: str, amount_cents: int, refund_id: str) -> Rendered:
     return Rendered(
         subject=f"Your refund of {money(amount_cents)} is on its way",
@@ -121,7 +134,11 @@ def onboarding(template: str, name: str) -> Rendered:
 
 
 def daily_digest(
-    since: datetime, until: datetime, order_count: int, revenue_cents: int
+    since: datetime,
+    until: datetime,
+    order_count: int,
+    revenue_cents: int,
+    refunded_cents: int = 0,
 ) -> Rendered:
     orders = "order" if order_count == 1 else "orders"
     return Rendered(
@@ -129,7 +146,9 @@ def daily_digest(
         html=(
             f"<p>From {since:%Y-%m-%d %H:%M} to {until:%Y-%m-%d %H:%M} UTC:</p>\n"
             f"<ul><li>Orders: <strong>{order_count}</strong></li>\n"
-            f"<li>Revenue: <strong>{money(revenue_cents)}</strong></li></ul>\n"
-            "<p>Cancelled and failed orders are not counted.</p>"
+            f"<li>Revenue: <strong>{money(revenue_cents)}</strong></li>\n"
+            f"<li>Refunded: <strong>{money(refunded_cents)}</strong></li></ul>\n"
+            "<p>Revenue is net of the refunds made in the period. Cancelled and failed orders "
+            "are not counted.</p>"
         ),
     )

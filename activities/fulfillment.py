@@ -5,7 +5,12 @@ offline and shows a slow step).
 Providers can take 30-60 s. The activity heartbeats while it waits, so a dead worker is noticed in
 seconds (heartbeat timeout) rather than at the step's timeout. Every submission is recorded in the
 fulfillments table under the order id, and the HTTP provider receives the order id as its
-Idempotency-Key, so a retried step never fulfils an order twice."""
+Idempotency-Key, so a retried step never fulfils an order twice.
+
+What an answer means for the order: a 4xx refusal is definite (`FulfillmentRefused`: the order
+fails and releases its stock); a timeout, a connection error or a 5xx is ambiguous (the provider
+may have the order: retried, and process-order keeps asking); a 2xx we cannot read is an
+acceptance we cannot record (`FulfillmentUnreadable`: nothing is released, a person looks)."""
 
 import asyncio
 from collections.abc import Awaitable
@@ -16,6 +21,7 @@ import httpx
 from pydantic import Field, ValidationError
 from sqlalchemy import select, update
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from db.models import Fulfillment
 from events.orders import OrderItem
@@ -27,6 +33,24 @@ LOCAL_DELIVERY_TIME = timedelta(days=3)
 HTTP_TIMEOUT = httpx.Timeout(150.0, connect=10.0)
 
 T = TypeVar("T")
+# Answers in the 4xx range that do not say "no": the request may still be (or have been) taken.
+AMBIGUOUS = (408, 409, 425, 429)
+
+
+class FulfillmentRefused(NonRetriableError):
+    """The provider answered that it will not take the order (a 4xx): a definite refusal, the one
+    failure of submit-fulfillment after which the order may release its stock."""
+
+    def __init__(self, message: str) -> None:
+        ApplicationError.__init__(self, message, type="FulfillmentRefused", non_retryable=True)
+
+
+class FulfillmentUnreadable(NonRetriableError):
+    """The provider accepted (2xx) but its answer cannot be used: it may have the order, so
+    nothing is released; asking again would get the same answer, so a person looks."""
+
+    def __init__(self, message: str) -> None:
+        ApplicationError.__init__(self, message, type="FulfillmentUnreadable", non_retryable=True)
 
 
 class FulfillmentRequest(CamelModel):
@@ -84,16 +108,18 @@ class FulfillmentActivities:
             wait = response.headers.get("retry-after", "")
             delay = timedelta(seconds=int(wait)) if wait.isdigit() else timedelta(seconds=30)
             raise RetryAfterError("the fulfilment provider asked us to slow down", delay)
-        if 400 <= response.status_code < 500:
-            raise NonRetriableError(
+        if 400 <= response.status_code < 500 and response.status_code not in AMBIGUOUS:
+            raise FulfillmentRefused(
                 f"the fulfilment provider refused order {request.order_id} "
                 f"({response.status_code}): {response.text[:500]}"
             )
+        # 5xx, 408, 409 (the same key still in progress), 425: it may have the order. Raised as
+        # retryable: the step asks again, under the same Idempotency-Key.
         response.raise_for_status()
         try:
             answer = ProviderAnswer.model_validate(response.json())
         except (ValueError, ValidationError) as err:
-            raise NonRetriableError(
+            raise FulfillmentUnreadable(
                 f"unexpected answer from the fulfilment provider: {err}"
             ) from err
         now = datetime.now(UTC)

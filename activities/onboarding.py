@@ -1,20 +1,21 @@
-"""The onboarding drip's emails. Each is one step: decide from the user's current record whether
-it still applies, then send it through the email activities (once per idempotency key)."""
+"""The onboarding drip's emails, and the flag that ends onboarding. Each email is one step: decide
+from the user's current record whether it still applies, then send it through the email
+activities (once per idempotency key)."""
 
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from activities import commerce_emails
+from activities.access import UserRef, paying_subscription
 from activities.mail import EmailActivities
-from db.models import Subscription, User
-from db.models.billing import PAYING_STATUSES
-from inngest_temporal import CamelModel, Sessions
+from db.models import User
+from inngest_temporal import CamelModel, Sessions, local_activity
 
 DripTemplate = Literal["welcome", "day-1-tips", "day-3-case-study", "day-7-upgrade"]
-PAID_PLANS = ("pro", "enterprise")
 
 
 class DripEmail(CamelModel):
@@ -29,6 +30,11 @@ class DripResult(CamelModel):
     sent: bool
     skipped_because: str | None = None
     message_id: str | None = None
+
+
+class OnboardingState(CamelModel):
+    user_id: str
+    onboarding_completed: bool
 
 
 class OnboardingActivities:
@@ -46,9 +52,26 @@ class OnboardingActivities:
         receipt = await self._email.send_email(rendered.message(drip.email, drip.idempotency_key))
         return DripResult(sent=True, message_id=receipt.message_id)
 
+    @local_activity
+    @activity.defn
+    async def mark_onboarding_completed(self, ref: UserRef) -> OnboardingState:
+        async with self._sessions() as session:
+            found = await session.execute(
+                update(User)
+                .where(User.id == ref.user_id)
+                .values(onboarding_completed=True)
+                .returning(User.id)
+            )
+            if found.first() is None:
+                # Perhaps not stored yet (the event raced the signup): retried, then reported.
+                raise ApplicationError(f"user {ref.user_id} does not exist (yet)")
+            await session.commit()
+        return OnboardingState(user_id=ref.user_id, onboarding_completed=True)
+
 
 async def _skip_reason(session: AsyncSession, drip: DripEmail) -> str | None:
-    """Tips are for users still onboarding; the upgrade offer is for users not yet paying. A user
+    """Tips are for users still onboarding; the upgrade offer is for users without a paid
+    subscription (a user who signed up on a paid plan and is still in its trial gets it). A user
     the app never stored here gets every email."""
     if drip.template == "day-1-tips":
         completed = await session.scalar(
@@ -56,12 +79,6 @@ async def _skip_reason(session: AsyncSession, drip: DripEmail) -> str | None:
         )
         return "onboarding completed" if completed else None
     if drip.template == "day-7-upgrade":
-        plan = await session.scalar(select(User.plan).where(User.id == drip.user_id))
-        paying = await session.scalar(
-            select(Subscription.plan)
-            .where(Subscription.user_id == drip.user_id, Subscription.status.in_(PAYING_STATUSES))
-            .limit(1)
-        )
-        on_plan = plan if plan in PAID_PLANS else paying
-        return f"already on {on_plan}" if on_plan else None
+        paying = await paying_subscription(session, drip.user_id)
+        return f"already paying for {paying.plan}" if paying is not None else None
     return None

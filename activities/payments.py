@@ -11,6 +11,7 @@ from typing import Literal
 import stripe
 from sqlalchemy import select
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from db.models import Order
 from inngest_temporal import CamelModel, NonRetriableError, Sessions
@@ -25,6 +26,13 @@ REFUSALS = (
     stripe.CardError,
     stripe.IdempotencyError,
 )
+
+
+class RefundRefused(NonRetriableError):
+    """The payment provider refused the refund and will refuse it again: the refund fails."""
+
+    def __init__(self, message: str) -> None:
+        ApplicationError.__init__(self, message, type="RefundRefused", non_retryable=True)
 
 
 class PaymentRefund(CamelModel):
@@ -82,9 +90,7 @@ class PaymentActivities:
                 {"idempotency_key": refund.idempotency_key},
             )
         except REFUSALS as err:
-            raise NonRetriableError(
-                f"Stripe refused the refund: {err.user_message or err}"
-            ) from err
+            raise RefundRefused(f"Stripe refused the refund: {err.user_message or err}") from err
         return PaymentRefundReceipt(
             refund_id=created.id, provider="stripe", status=created.status or "pending"
         )

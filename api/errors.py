@@ -3,6 +3,7 @@ is wrong, and a status. Routes raise these; the handlers below turn them (and th
 the systems behind the API) into JSON answers."""
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -15,9 +16,11 @@ log = logging.getLogger("pipelines.api")
 class ApiError(Exception):
     status_code = 400
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, **extra: Any) -> None:
+        """`extra`: fields answered next to `detail` (e.g. the state a conflict found)."""
         super().__init__(detail)
         self.detail = detail
+        self.extra = extra
 
 
 class BadRequest(ApiError):
@@ -62,7 +65,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def api_error(_: Request, err: Exception) -> JSONResponse:
         assert isinstance(err, ApiError)
         headers = {"WWW-Authenticate": "Bearer"} if isinstance(err, Unauthorized) else None
-        return JSONResponse({"detail": err.detail}, status_code=err.status_code, headers=headers)
+        return JSONResponse(
+            {"detail": err.detail, **err.extra}, status_code=err.status_code, headers=headers
+        )
 
     async def temporal_down(_: Request, err: Exception) -> JSONResponse:
         # Only reads call Temporal from a request (writes go to the event log first).

@@ -15,6 +15,7 @@ from api.routes import (
     billing,
     dev,
     health,
+    me,
     orders,
     products,
     refunds,
@@ -90,7 +91,17 @@ def create_app(
             authorize_read=may_read_events,
         )
     )
-    for module in (health, auth, verification, billing, stripe_webhooks, products, orders, refunds):
+    for module in (
+        health,
+        auth,
+        verification,
+        billing,
+        me,
+        stripe_webhooks,
+        products,
+        orders,
+        refunds,
+    ):
         app.include_router(module.router)
     if settings.is_development:
         app.include_router(dev.router)

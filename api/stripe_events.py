@@ -1,18 +1,19 @@
 """Stripe's webhook events, typed as far as we read them, and what each becomes here: our local
-subscription record kept in sync, and one of our events (id `stripe-{Stripe event id}`, so a
-redelivered Stripe event is routed once: the router's event log dedupes on it)."""
+subscription record kept in sync, and one of our events. `billing/subscription.created` has the
+subscription's own id (`subscription-created-{Stripe subscription id}`), sent when the
+subscription first pays or trials, whether Stripe tells us on creation or in a later update; the
+others have `stripe-{Stripe event id}`. Either way a redelivered Stripe event is routed once:
+the event log dedupes on the id."""
 
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel
 
-from api.subscription_records import NewSubscription, SubscriptionRecords
+from api.subscription_records import NewSubscription, SubscriptionRecords, announcement
 from events.billing import (
     PaymentFailed,
     PaymentFailedData,
-    SubscriptionCreated,
-    SubscriptionCreatedData,
     SubscriptionDeleted,
     SubscriptionDeletedData,
 )
@@ -80,43 +81,45 @@ class StripeTranslator:
         self._settings = settings
 
     async def translate(self, event: StripeEvent) -> Event | Ignored:
-        if event.type == "customer.subscription.created":
-            return await self._created(event)
-        if event.type == "customer.subscription.updated":
-            subscription = StripeSubscription.model_validate(event.data.object)
-            await self._records.set_status(subscription.id, subscription.status)
-            return Ignored("status synced; no event for updates")
+        if event.type in ("customer.subscription.created", "customer.subscription.updated"):
+            return await self._synced(event)
         if event.type == "customer.subscription.deleted":
             return await self._deleted(event)
         if event.type == "invoice.payment_failed":
             return await self._payment_failed(event)
         return Ignored(f"{event.type} is not handled")
 
-    async def _created(self, event: StripeEvent) -> Event | Ignored:
+    async def _synced(self, event: StripeEvent) -> Event | Ignored:
+        """Created or updated: our record follows Stripe's status, and a subscription that pays
+        or trials is announced (once: the event id is the subscription's, so the created and
+        every later update of an active subscription store one `billing/subscription.created`).
+        A checkout still `incomplete` announces nothing: the trial runs on until it is paid."""
         subscription = StripeSubscription.model_validate(event.data.object)
-        user_id = subscription.metadata.get("userId")
-        plan = subscription.metadata.get("plan") or self._plan_of(subscription.price_ids())
-        if not user_id or plan not in ("pro", "enterprise"):
-            return Ignored("the subscription carries no userId/plan metadata: not ours")
-        if not await self._records.user_exists(user_id):
-            return Ignored(f"no user with id '{user_id}'")
-        await self._records.record(
-            NewSubscription(
-                id=subscription.id,
-                user_id=user_id,
-                plan=plan,
-                status=subscription.status,
-                stripe_customer_id=subscription.customer,
+        if await self._records.get(subscription.id) is None:
+            # Stripe does not promise order: an update may be the first we hear of it.
+            user_id = subscription.metadata.get("userId")
+            plan = subscription.metadata.get("plan") or self._plan_of(subscription.price_ids())
+            if not user_id or plan not in ("pro", "enterprise"):
+                return Ignored("the subscription carries no userId/plan metadata: not ours")
+            if not await self._records.user_exists(user_id):
+                return Ignored(f"no user with id '{user_id}'")
+            await self._records.record(
+                NewSubscription(
+                    id=subscription.id,
+                    user_id=user_id,
+                    plan=plan,
+                    status=subscription.status,
+                    stripe_customer_id=subscription.customer,
+                )
             )
-        )
-        await self._records.set_status(subscription.id, subscription.status)
-        return SubscriptionCreated(
-            id=event.our_id,
-            ts=event.created * 1000,
-            data=SubscriptionCreatedData.model_validate(
-                {"user_id": user_id, "subscription_id": subscription.id, "plan": plan}
-            ),
-        )
+        row = await self._records.set_status(subscription.id, subscription.status)
+        assert row is not None  # recorded above or before
+        announced = announcement(row, ts=event.created * 1000)
+        if announced is None:
+            return Ignored(
+                f"subscription {row.id} is {row.status}: status synced, nothing to announce"
+            )
+        return announced
 
     async def _deleted(self, event: StripeEvent) -> Event | Ignored:
         subscription = StripeSubscription.model_validate(event.data.object)

@@ -1,5 +1,6 @@
 """Our record of subscriptions, written by the billing endpoint and the Stripe webhook, and the
-user's plan that follows it (a paying subscription sets it, an ended one returns it to free).
+user's plan that follows it, as the table of states in db/models/billing.py says: a paying
+subscription sets it; one that stops paying takes back only what it gave.
 
 Works inside the caller's transaction, so a record and the event announcing it commit together."""
 
@@ -9,8 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Subscription, User
-from db.models.billing import ENDED_STATUSES, PAYING_STATUSES
-from inngest_temporal import insert_ignore
+from db.models.billing import (
+    ENDED_STATUSES,
+    PAYING_STATUSES,
+    state_of,
+    subscription_created_event_id,
+)
+from events.billing import SubscriptionCreated, SubscriptionCreatedData
+from inngest_temporal import insert_ignore, utcnow
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,9 @@ class SubscriptionRecords:
             .order_by(Subscription.created_at)
         )
         return list(rows)
+
+    async def get(self, subscription_id: str) -> Subscription | None:
+        return await self._session.get(Subscription, subscription_id)
 
     async def user_exists(self, user_id: str) -> bool:
         return await self._session.get(User, user_id) is not None
@@ -61,7 +71,7 @@ class SubscriptionRecords:
         row = (
             await self._session.scalars(select(Subscription).where(Subscription.id == new.id))
         ).one()
-        await _follow_plan(self._session, row)
+        await _follow_status(self._session, row)
         return row
 
     async def set_status(self, subscription_id: str, status: str) -> Subscription | None:
@@ -77,8 +87,23 @@ class SubscriptionRecords:
         )
         row = await self._session.get(Subscription, subscription_id, populate_existing=True)
         if row is not None:
-            await _follow_plan(self._session, row)
+            await _follow_status(self._session, row)
         return row
+
+
+def announcement(row: Subscription, ts: int = 0) -> SubscriptionCreated | None:
+    """`billing/subscription.created` for a subscription that pays or trials (Stripe's `active`,
+    `trialing`), with an id of its own: however many times and by whichever path it is sent
+    (the endpoint, Stripe's created or updated webhooks, redeliveries), it is stored once."""
+    if not state_of(row.status).announces:
+        return None
+    return SubscriptionCreated(
+        id=subscription_created_event_id(row.id),
+        ts=ts,
+        data=SubscriptionCreatedData.model_validate(
+            {"user_id": row.user_id, "subscription_id": row.id, "plan": row.plan}
+        ),
+    )
 
 
 def live(subscriptions: list[Subscription]) -> Subscription | None:
@@ -90,10 +115,14 @@ def _is_local(subscription_id: str) -> bool:
     return subscription_id.startswith("sub_local_")
 
 
-async def _follow_plan(session: AsyncSession, row: Subscription) -> None:
-    if row.status in PAYING_STATUSES:
+async def _follow_status(session: AsyncSession, row: Subscription) -> None:
+    """The user's plan, as the subscription's state says (db/models/billing.py)."""
+    if state_of(row.status).pays:
+        if row.activated_at is None:
+            row.activated_at = utcnow()
         plan = row.plan
-    elif row.status in ENDED_STATUSES:
+    elif row.activated_at is not None:
+        # It had paid and no longer does: the plan of another paying subscription, or free.
         other = await session.scalar(
             select(Subscription.plan).where(
                 Subscription.user_id == row.user_id,
@@ -103,5 +132,5 @@ async def _follow_plan(session: AsyncSession, row: Subscription) -> None:
         )
         plan = other or "free"
     else:
-        return  # incomplete, unpaid, paused: the plan waits for payment
+        return  # never paid (a checkout started or abandoned): nothing to give or take back
     await session.execute(update(User).where(User.id == row.user_id).values(plan=plan))

@@ -27,6 +27,7 @@ from activities.payments import PaymentActivities
 from activities.refunds import RefundActivities
 from activities.sign_in import SignInActivities
 from activities.slack import SlackActivities
+from activities.trial import TrialActivities
 from activities.verification import VerificationActivities
 from db.last_active import touch_last_active
 from events.billing import PaymentFailed, SubscriptionDeleted
@@ -37,6 +38,7 @@ from settings import Settings
 from workflows.daily_churn_report import DailyChurnReportWorkflow
 from workflows.handle_order_shipped import HandleOrderShippedWorkflow
 from workflows.manage_trial import ManageTrialWorkflow
+from workflows.mark_onboarding_completed import MarkOnboardingCompletedWorkflow
 from workflows.onboarding_drip_sequence import OnboardingDripSequenceWorkflow
 from workflows.onboarding_with_verification import OnboardingWithVerificationWorkflow
 from workflows.process_order import ProcessOrderWorkflow
@@ -62,6 +64,7 @@ FUNCTIONS = (
     ProcessRefundWorkflow,
     SendDailyDigestWorkflow,
     SendSignInLinkWorkflow,
+    MarkOnboardingCompletedWorkflow,
 )
 
 # Sent for other applications (and future functions) to listen to: the Stripe webhook's, and
@@ -101,6 +104,7 @@ def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..
             slack,
             # Our database, accounts and billing side; the verification link goes out by email.
             AccessActivities(sessions),
+            TrialActivities(sessions, email),
             VerificationActivities(email, settings.signing_key, settings.public_base_url),
             SignInActivities(
                 email,

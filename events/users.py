@@ -1,6 +1,6 @@
 """Events about users and their lifecycle."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Literal
 
 from pydantic import EmailStr, Field, field_validator
@@ -35,6 +35,12 @@ class SignupCompleted(Event):
 class TrialStartedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
     trial_end_date: datetime
+
+    @field_validator("trial_end_date")
+    @classmethod
+    def _in_utc_when_no_offset(cls, value: datetime) -> datetime:
+        # The trial's timers are computed from it: a date without an offset is taken as UTC.
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 class TrialStarted(Event):
@@ -86,3 +92,15 @@ class SignedIn(Event):
 
     name: Literal["user/signed-in"] = "user/signed-in"
     data: SignedInData
+
+
+class OnboardingCompletedData(CamelModel):
+    user_id: str = Field(min_length=1, max_length=64)
+
+
+class OnboardingCompleted(Event):
+    """The user finished the product's onboarding (the app's checklist, or its own API):
+    `users.onboarding_completed` is set, and the drip's day-1 tips are skipped."""
+
+    name: Literal["user/onboarding.completed"] = "user/onboarding.completed"
+    data: OnboardingCompletedData

@@ -63,5 +63,10 @@ async def step_ids(handle: WorkflowHandle[Any, Any]) -> list[str]:
 async def summary(handle: WorkflowHandle[Any, Any], event: HistoryEvent) -> str:
     """An event's summary (a step id), decoded with the handle's client's converter (summaries
     are payloads: a codec encrypts them too)."""
-    [text] = await handle._client.data_converter.decode([event.user_metadata.summary], [str])
+    payload = event.user_metadata.summary
+    if not payload.metadata:
+        return ""  # no summary (a patch marker, a signal)
+    # The handle keeps its client private; its converter is the one that wrote the summary.
+    converter = handle._client.data_converter
+    [text] = await converter.decode([payload], [str])
     return str(text)

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # Without FULFILLMENT_URL, the built-in local provider takes this long per order (within the
     # submit-fulfillment step's 3-minute timeout).
     fulfillment_local_seconds: float = Field(default=5.0, ge=0, le=150)
+    # How long a refund decision's request waits for the process-refund run to apply it before
+    # answering 202 (the decision is stored and will be applied; GET the refund to follow it).
+    refund_decision_wait_seconds: float = Field(default=5.0, ge=0, le=30)
 
     schedule_time_zone: str = "UTC"
     # False for a worker that must leave Schedules alone: a server without them (the

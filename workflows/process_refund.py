@@ -2,26 +2,41 @@
 "waitForEvent: Human-in-the-Loop"); approved or small refunds go back through Stripe.
 
 The run's id is `process-refund-{orderId}`: the approve and reject endpoints send
-`refund/decision`, which the router delivers straight to it (matched on `data.orderId`)."""
+`refund/decision` (each decision an event of its own), which the router delivers straight to it
+(matched on `data.orderId`). The run, not the endpoint, writes what it did to the refund: the
+decision it applied (`record-approval`, `mark-rejected`, with the decision's event id), so the
+endpoints answer what happened, even when a decision raced the 48-hour timeout.
+
+A refund that cannot be made (the provider refuses it, or a step fails after its retries) ends
+`failed` in the failure handler: `mark-refund-failed`, the customer told
+(`notify-customer-refund-failed`) and the team too (`notify-team`, on Slack)."""
 
 from datetime import timedelta
 
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
+    from activities.commerce_emails import money
     from activities.payments import PaymentActivities, PaymentRefund
     from activities.refunds import (
         RefundActivities,
+        RefundApproval,
         RefundCompletion,
         RefundConfirmation,
+        RefundFailure,
+        RefundFailureNotice,
         RefundRejection,
         SupportRequest,
         needs_approval,
     )
+    from activities.slack import SlackActivities, SlackMessage
     from events.orders import RefundDecision, RefundRequested
-    from inngest_temporal import CamelModel, Match, Pipeline, function
+    from inngest_temporal import CamelModel, FunctionFailed, Match, Pipeline, function
 
 APPROVAL_WINDOW = timedelta(hours=48)
+# Runs started before these changes replay as they ran (workflow.patched).
+RECORDS_DECISION = "refund-run-records-decision"
+FAILS_REFUND = "refund-failure-handler"
 
 
 class RefundOutcome(CamelModel):
@@ -65,9 +80,21 @@ class ProcessRefundWorkflow(Pipeline):
                         customer_email=user.email,
                         timed_out=decision is None,
                         idempotency_key=self.step.key("mark-rejected"),
+                        decision_event_id=decision.id if decision else None,
+                        decided_by=decision.data.decided_by if decision else None,
                     ),
                 )
                 return RefundOutcome(approved=False, amount_cents=data.amount_cents)
+            if workflow.patched(RECORDS_DECISION):
+                await self.step.run(
+                    "record-approval",
+                    RefundActivities.record_approval,
+                    RefundApproval(
+                        order_id=data.order_id,
+                        decision_event_id=decision.id,
+                        decided_by=decision.data.decided_by or "staff",
+                    ),
+                )
 
         refund = await self.step.run(
             "process-payment-refund",
@@ -102,4 +129,44 @@ class ProcessRefundWorkflow(Pipeline):
         )
         return RefundOutcome(
             approved=True, refund_id=refund.refund_id, amount_cents=data.amount_cents
+        )
+
+    async def on_failure(self, failure: FunctionFailed) -> None:
+        """The refund could not be made: it ends `failed` (unless it had already ended
+        otherwise), and the customer and the team are told."""
+        if not workflow.patched(FAILS_REFUND):
+            return
+        request = RefundRequested.model_validate(failure.data.event)
+        data, error = request.data, failure.data.error
+        outcome = await self.step.run(
+            "mark-refund-failed",
+            RefundActivities.mark_refund_failed,
+            RefundFailure(order_id=data.order_id, reason=error.message),
+        )
+        if outcome.marked:
+            await self.step.run(
+                "notify-customer-refund-failed",
+                RefundActivities.notify_refund_failed,
+                RefundFailureNotice(
+                    order_id=data.order_id,
+                    amount_cents=data.amount_cents,
+                    customer_email=request.user.email,
+                    idempotency_key=self.step.key("notify-customer-refund-failed"),
+                ),
+            )
+        await self.step.run(
+            "notify-team",
+            SlackActivities.post_to_slack,
+            SlackMessage(
+                text="\n".join(
+                    [
+                        f"*Refund failed* for order {data.order_id} "
+                        f"({money(data.amount_cents)}, {request.user.email}): "
+                        f"now {outcome.status}",
+                        f"{error.name}: {error.message}",
+                        f"Run: {workflow.info().workflow_id} ({failure.data.run_id})",
+                    ]
+                ),
+                idempotency_key=self.step.key("notify-team"),
+            ),
         )

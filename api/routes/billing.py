@@ -2,7 +2,8 @@
 
 With a Stripe key, the customer and subscription are created through the Stripe SDK (idempotency
 keys from the user, plan and attempt, so a retried request creates nothing twice) and Stripe's
-webhook sends `billing/subscription.created`. Without one, the subscription is recorded locally
+webhook sends `billing/subscription.created` once the subscription is paid (see the table of
+states in db/models/billing.py). Without one, the subscription is recorded locally as `active`
 and the event stored with it, so `make dev` works offline."""
 
 from typing import Annotated, Literal
@@ -14,10 +15,8 @@ from stripe import StripeClient
 from api.deps import ServicesDep
 from api.errors import BadGateway, Conflict, NotFound, Unavailable
 from api.security import CurrentUser
-from api.services import Change
-from api.subscription_records import NewSubscription, SubscriptionRecords, live
+from api.subscription_records import NewSubscription, SubscriptionRecords, announcement, live
 from db.models import Subscription, User
-from events.billing import SubscriptionCreated, SubscriptionCreatedData
 from events.users import PaidPlan
 from inngest_temporal import CamelModel
 from settings import Settings
@@ -68,11 +67,17 @@ async def create_subscription(
         # keys, a later re-subscription gets fresh ones.
         attempt = len(previous)
         if stripe_client is None:
-            row = await _subscribe_locally(change, records, user, body.plan, attempt)
+            row = await _subscribe_locally(records, user, body.plan, attempt)
         else:
             row = await _subscribe_with_stripe(
                 records, stripe_client, services.settings, user, body.plan, attempt, previous
             )
+        # Paid (or trialing) already: announced now, with the subscription's own event id, so
+        # Stripe's webhook saying the same later stores nothing twice. A checkout that waits
+        # for payment (`incomplete`) is announced by the webhook once it is paid.
+        announced = announcement(row)
+        if announced is not None:
+            await change.emit(announced)
     return SubscriptionResponse(
         subscription_id=row.id,
         user_id=row.user_id,
@@ -83,19 +88,12 @@ async def create_subscription(
 
 
 async def _subscribe_locally(
-    change: Change, records: SubscriptionRecords, user: User, plan: str, attempt: int
+    records: SubscriptionRecords, user: User, plan: str, attempt: int
 ) -> Subscription:
     subscription_id = f"sub_local_{user.id}_{attempt}"
-    row = await records.record(
+    return await records.record(
         NewSubscription(id=subscription_id, user_id=user.id, plan=plan, status="active")
     )
-    await change.emit(
-        SubscriptionCreated(
-            id=f"subscription-created-{subscription_id}",
-            data=SubscriptionCreatedData(user_id=user.id, subscription_id=row.id, plan=plan),
-        )
-    )
-    return row
 
 
 async def _subscribe_with_stripe(

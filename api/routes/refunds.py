@@ -1,15 +1,18 @@
 """Refunds: a customer's request (`POST /api/refunds`) stores the refund and its
 `refund/requested` together; staff approve or reject a large one
-(`POST /api/refunds/{orderId}/approve|reject`), which sends `refund/decision` to the
-process-refund run waiting for it.
+(`POST /api/refunds/{orderId}/approve|reject`), which sends `refund/decision` (a fresh event
+each time) to the process-refund run waiting for it and answers what the run did: 200 when it
+applied this decision, 409 with the refund's actual state when it did something else, 202 when
+it has not answered within REFUND_DECISION_WAIT_SECONDS.
 
 One refund request per order: a rejected request is final (the customer talks to support)."""
 
-from typing import Annotated, Any, Literal, cast
+import asyncio
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Path, Response, status
 from pydantic import Field
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from ulid import ULID
 
@@ -32,6 +35,7 @@ router = APIRouter(prefix="/api/refunds", tags=["refunds"])
 
 REFUNDABLE = ("fulfilled", "shipped")
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
+DECISION_POLL_SECONDS = 0.1
 
 
 class RefundRequest(CamelModel):
@@ -53,8 +57,26 @@ class RefundView(CamelModel):
     status: str
     decided_by: str | None
     rejection_reason: str | None
+    failure_reason: str | None
     provider: str | None
     refund_id: str | None
+    # The `refund/decision` event the process-refund run applied, if any.
+    decision_id: str | None
+
+    @classmethod
+    def of(cls, refund: Refund) -> "RefundView":
+        return cls(
+            order_id=refund.order_id,
+            amount_cents=refund.amount_cents,
+            reason=refund.reason,
+            status=refund.status,
+            decided_by=refund.decided_by,
+            rejection_reason=refund.rejection_reason,
+            failure_reason=refund.failure_reason,
+            provider=refund.provider,
+            refund_id=refund.refund_id,
+            decision_id=refund.decision_event_id,
+        )
 
 
 class DecisionRequest(CamelModel):
@@ -64,7 +86,26 @@ class DecisionRequest(CamelModel):
 class DecisionResponse(CamelModel):
     order_id: str
     decision: Literal["approved", "rejected"]
+    decision_id: str
+    # 200: the refund's state once the run applied this decision (approved, then processing on
+    # to completed or failed; or rejected). 202: still awaiting_approval, the run has not
+    # applied it yet (GET the refund to follow it).
     status: str
+
+
+class DecisionConflict(CamelModel):
+    detail: str
+    refund: RefundView
+
+
+DECISION_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": DecisionResponse, "description": "stored; the run has not applied it yet"},
+    409: {
+        "model": DecisionConflict,
+        "description": "the refund was not awaiting a decision, or the run did something else "
+        "(the 48 hours ran out, another decision came first): its actual state",
+    },
+}
 
 
 @router.post("", status_code=status.HTTP_202_ACCEPTED, response_model=RefundAccepted)
@@ -135,59 +176,95 @@ async def get_refund(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> R
         owner = await session.scalar(select(Order.customer_id).where(Order.id == order_id))
     if refund is None or owner is None or not who.may_see(owner):
         raise NotFound(f"no refund request for order '{order_id}'")
-    return RefundView(
-        order_id=refund.order_id,
-        amount_cents=refund.amount_cents,
-        reason=refund.reason,
-        status=refund.status,
-        decided_by=refund.decided_by,
-        rejection_reason=refund.rejection_reason,
-        provider=refund.provider,
-        refund_id=refund.refund_id,
-    )
+    return RefundView.of(refund)
 
 
-@router.post("/{order_id}/approve", dependencies=[STAFF_ONLY], response_model=DecisionResponse)
+@router.post(
+    "/{order_id}/approve",
+    dependencies=[STAFF_ONLY],
+    response_model=DecisionResponse,
+    responses=DECISION_RESPONSES,
+)
 async def approve_refund(
-    order_id: OrderId, services: ServicesDep, body: DecisionRequest | None = None
+    order_id: OrderId,
+    services: ServicesDep,
+    response: Response,
+    body: DecisionRequest | None = None,
 ) -> DecisionResponse:
-    return await _decide(services, order_id, "approved", body or DecisionRequest())
+    return await _decide(services, response, order_id, "approved", body or DecisionRequest())
 
 
-@router.post("/{order_id}/reject", dependencies=[STAFF_ONLY], response_model=DecisionResponse)
+@router.post(
+    "/{order_id}/reject",
+    dependencies=[STAFF_ONLY],
+    response_model=DecisionResponse,
+    responses=DECISION_RESPONSES,
+)
 async def reject_refund(
-    order_id: OrderId, services: ServicesDep, body: DecisionRequest | None = None
+    order_id: OrderId,
+    services: ServicesDep,
+    response: Response,
+    body: DecisionRequest | None = None,
 ) -> DecisionResponse:
-    return await _decide(services, order_id, "rejected", body or DecisionRequest())
+    return await _decide(services, response, order_id, "rejected", body or DecisionRequest())
 
 
 async def _decide(
     services: Services,
+    response: Response,
     order_id: str,
     action: Literal["approved", "rejected"],
     body: DecisionRequest,
 ) -> DecisionResponse:
-    """Takes the refund out of `awaiting_approval` (so two decisions cannot both win) and stores
-    the decision for the waiting run, together."""
+    """Sends the decision (an event of its own) to the run waiting for it, then answers what the
+    run did with it. The endpoint never writes the outcome: the run does, naming the decision
+    it applied, so a decision that raced the 48-hour timeout or another decision is answered
+    409 with what actually happened, never "approved" for a refund the run rejected."""
+    decision = RefundDecision(
+        id=f"refund-decision-{order_id}-{ULID()}",
+        data=RefundDecisionData(order_id=order_id, action=action, decided_by=body.decided_by),
+    )
     async with services.change() as change:
         refund = await change.session.get(Refund, order_id)
         if refund is None:
             raise NotFound(f"no refund request for order '{order_id}'")
-        taken = await change.session.execute(
-            update(Refund)
-            .where(Refund.order_id == order_id, Refund.status == "awaiting_approval")
-            .values(status=action, decided_by=body.decided_by or "staff")
-        )
-        if cast(CursorResult[Any], taken).rowcount != 1:
-            raise Conflict(
-                f"the refund for order {order_id} is {refund.status}, not awaiting a decision"
-            )
-        await change.emit(
-            RefundDecision(
-                id=f"refund-decision-{order_id}-{ULID()}",
-                data=RefundDecisionData(
-                    order_id=order_id, action=action, decided_by=body.decided_by
-                ),
-            )
-        )
-    return DecisionResponse(order_id=order_id, decision=action, status=action)
+        if refund.status != "awaiting_approval":
+            raise _conflict(refund, f"is {refund.status}, not awaiting a decision")
+        await change.emit(decision)
+    refund = await _applied(services, order_id, services.settings.refund_decision_wait_seconds)
+    answer = DecisionResponse(
+        order_id=order_id, decision=action, decision_id=decision.id, status=refund.status
+    )
+    if refund.status == "awaiting_approval":
+        response.status_code = status.HTTP_202_ACCEPTED
+        return answer
+    if refund.decision_event_id != decision.id:
+        raise _conflict(refund, f"was {_how(refund)} before this decision was applied")
+    return answer
+
+
+async def _applied(services: Services, order_id: str, wait_seconds: float) -> Refund:
+    """The refund once its run has taken it out of awaiting_approval, or as it is after
+    `wait_seconds` (bounded: the answer is then 202)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_seconds
+    while True:
+        async with services.sessions() as session:
+            refund = await session.get(Refund, order_id)
+        assert refund is not None  # refunds are never deleted
+        if refund.status != "awaiting_approval" or loop.time() >= deadline:
+            return refund
+        await asyncio.sleep(DECISION_POLL_SECONDS)
+
+
+def _how(refund: Refund) -> str:
+    if refund.status == "rejected" and refund.rejection_reason:
+        return f"rejected ({refund.rejection_reason})"
+    return refund.status
+
+
+def _conflict(refund: Refund, what: str) -> Conflict:
+    return Conflict(
+        f"the refund for order {refund.order_id} {what}",
+        refund=RefundView.of(refund).model_dump(mode="json"),
+    )

@@ -99,7 +99,10 @@ class LoyaltyEntry(Base):
 
 class Refund(Base):
     """One refund request per order. status: awaiting_approval | processing (no approval needed)
-    -> approved | rejected -> completed."""
+    -> approved | rejected -> completed | failed (the payment provider refused it, or it could
+    not be made). The process-refund run writes every change after the request: a staff decision
+    is an event the run applies (`decision_event_id` names the one it applied), so the row says
+    what the run did, never what an endpoint hoped."""
 
     __tablename__ = "refunds"
 
@@ -111,5 +114,9 @@ class Refund(Base):
     rejection_reason: Mapped[str | None] = mapped_column(String(200), default=None)
     provider: Mapped[str | None] = mapped_column(String(20), default=None)  # stripe | local
     refund_id: Mapped[str | None] = mapped_column(String(200), default=None)
+    decision_event_id: Mapped[str | None] = mapped_column(String(256), default=None)
+    failure_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # When the money went back (the daily digest counts revenue net of refunds by this).
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)

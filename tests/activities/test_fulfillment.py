@@ -12,7 +12,7 @@ from sqlalchemy import select
 from temporalio.testing import ActivityEnvironment
 
 import activities.fulfillment
-from activities.fulfillment import FulfillmentActivities, FulfillmentRequest
+from activities.fulfillment import FulfillmentActivities, FulfillmentRefused, FulfillmentRequest
 from db.models import Fulfillment
 from inngest_temporal import NonRetriableError, Sessions
 from tests.http_recorder import HttpRecorder, Reply
@@ -124,3 +124,23 @@ async def test_http_provider_id_longer_than_the_fulfillments_table_takes_is_refu
     with pytest.raises(NonRetriableError, match=r"(?s)unexpected answer.*at most 200 characters"):
         await ActivityEnvironment().run(remote.submit_fulfillment, order)
     assert await recorded(sessions, order.order_id) == []
+
+
+async def test_only_a_definite_refusal_is_final(
+    sessions: Sessions, http: httpx.AsyncClient, provider: HttpRecorder
+) -> None:
+    """A 4xx that says "no" is a refusal (the order may release its stock); a 409 (the same
+    Idempotency-Key still in progress), a 408 or a 5xx may mean the provider has the order:
+    retried, under the same key."""
+    remote = FulfillmentActivities(sessions, http, url=provider.url, local_seconds=0)
+    order = await request(sessions)
+    provider.replies = [Reply(409, {}), Reply(408, {}), Reply(502, {}), Reply(400, {})]
+
+    for _ in range(3):
+        with pytest.raises(httpx.HTTPStatusError):
+            await ActivityEnvironment().run(remote.submit_fulfillment, order)
+    with pytest.raises(FulfillmentRefused, match=r"\(400\)"):
+        await ActivityEnvironment().run(remote.submit_fulfillment, order)
+    assert {r.headers["idempotency-key"] for r in provider.requests} == {
+        f"fulfillment-{order.order_id}"
+    }

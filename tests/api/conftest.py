@@ -1,6 +1,7 @@
-"""The API in-process against the session's dev server, with a worker on a fresh task queue."""
+"""The API in-process against the session's dev server, with a worker on a fresh task queue (or,
+with `skipping_api`, against a time-skipping server)."""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -42,15 +43,22 @@ def api_settings(database_url: str, task_queue: str) -> Settings:
     )
 
 
-@pytest.fixture
-async def api(
-    dev_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+@asynccontextmanager
+async def serving(
+    client: Client,
+    sessions: Sessions,
+    settings: Settings,
+    fakes: Sequence[Callable[..., Any]] = (),
 ) -> AsyncIterator[Api]:
-    async def connect() -> Client:
-        return dev_env.client
+    """The app on `client`'s server, and a worker with the real activities (except `fakes`)."""
 
-    app = create_app(api_settings, connect=connect)
-    worker = make_worker(dev_env.client, sessions, api_settings.task_queue, settings=api_settings)
+    async def connect() -> Client:
+        return client
+
+    app = create_app(settings, connect=connect)
+    worker = make_worker(
+        client, sessions, settings.task_queue, settings=settings, fakes=list(fakes)
+    )
     async with (
         app.router.lifespan_context(app),
         worker,
@@ -58,7 +66,25 @@ async def api(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as http,
     ):
-        yield Api(http, app, dev_env.client, sessions, api_settings)
+        yield Api(http, app, client, sessions, settings)
+
+
+@pytest.fixture
+async def api(
+    dev_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+) -> AsyncIterator[Api]:
+    async with serving(dev_env.client, sessions, api_settings) as served:
+        yield served
+
+
+@pytest.fixture
+async def skipping_api(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+) -> AsyncIterator[Api]:
+    """The API and a worker on a time-skipping server: days of a run's timers in moments
+    (`await skipping_env.sleep(...)`), with the real endpoints, event log and router."""
+    async with serving(skipping_env.client, sessions, api_settings) as served:
+        yield served
 
 
 @asynccontextmanager

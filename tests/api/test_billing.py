@@ -201,3 +201,41 @@ async def test_stripe_refusal_gets_502_and_records_nothing(
     assert response.status_code == 502
     assert "No such price" in response.json()["detail"]
     assert await subscriptions_of(api, user.id) == []
+
+
+async def test_with_stripe_a_subscription_paid_at_once_is_announced_at_once(
+    api: Api, stripe_api: tuple[httpx.AsyncClient, HttpRecorder]
+) -> None:
+    """Stripe answered `active` (nothing to collect first): the endpoint sends
+    `billing/subscription.created` itself, under the subscription's own id, so the webhook
+    saying the same later stores nothing twice."""
+    http, stripe = stripe_api
+    user_id = await signup(api, plan="pro")
+    trial_event = await running_trial(api, user_id)
+    stripe.replies = [
+        Reply(body={"id": "cus_T3", "object": "customer"}),
+        Reply(
+            body={
+                "id": "sub_T3",
+                "object": "subscription",
+                "customer": "cus_T3",
+                "status": "active",
+                "metadata": {"userId": user_id, "plan": "pro"},
+            }
+        ),
+    ]
+
+    response = await http.post(
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, user_id)
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["status"] == "active"
+    cancelled = await event_run(api, "subscription-created-sub_T3", "manage-trial-workflow")
+    assert cancelled is not None and cancelled["action"] == "cancelled"
+
+    async def trial_cancelled() -> dict[str, str] | None:
+        run = await event_run(api, trial_event, "manage-trial-workflow")
+        return run if run and run["status"] == "CANCELED" else None
+
+    await eventually(trial_cancelled)

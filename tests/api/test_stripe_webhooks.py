@@ -12,7 +12,15 @@ from sqlalchemy import func, select
 
 from db.models import Subscription, User
 from inngest_temporal.store import StoredEvent
-from tests.api.accounts import create_user, event_run, eventually, recorded, running_trial, signup
+from tests.api.accounts import (
+    as_user,
+    create_user,
+    event_run,
+    eventually,
+    recorded,
+    running_trial,
+    signup,
+)
 from tests.api.conftest import Api
 from tests.support import unique
 
@@ -61,17 +69,26 @@ async def count_recorded(api: Api, event_id: str) -> int:
         )
 
 
+async def trial_run(api: Api, trial_event: str) -> dict[str, Any]:
+    run = await event_run(api, trial_event, "manage-trial-workflow")
+    assert run is not None
+    return run
+
+
 async def test_subscription_created_is_routed_once_even_if_delivered_twice(api: Api) -> None:
     user_id = await signup(api, plan="pro")
     trial_event = await running_trial(api, user_id)
-    evt_id, payload = stripe_event("customer.subscription.created", subscription(user_id))
+    sub = subscription(user_id)
+    _, payload = stripe_event("customer.subscription.created", sub)
+    announced = f"subscription-created-{sub['id']}"
 
     first, second = await deliver(api, payload), await deliver(api, payload)
 
     assert first.status_code == second.status_code == 200, first.text
     assert first.json()["name"] == "billing/subscription.created"
-    assert await count_recorded(api, f"stripe-{evt_id}") == 1
-    cancel = await event_run(api, f"stripe-{evt_id}", "manage-trial-workflow")
+    assert first.json()["eventId"] == announced
+    assert await count_recorded(api, announced) == 1
+    cancel = await event_run(api, announced, "manage-trial-workflow")
     assert cancel is not None and cancel["action"] == "cancelled"
 
     async def trial_cancelled() -> dict[str, str] | None:
@@ -79,12 +96,91 @@ async def test_subscription_created_is_routed_once_even_if_delivered_twice(api: 
         return run if run and run["status"] == "CANCELED" else None
 
     trial = await eventually(trial_cancelled)
-    assert trial["cancelledBy"].endswith(f"stripe-{evt_id}")
+    assert trial["cancelledBy"].endswith(announced)
     async with api.sessions() as session:
         row = (
             await session.scalars(select(Subscription).where(Subscription.user_id == user_id))
         ).one()
     assert (row.status, row.stripe_customer_id) == ("active", f"cus_{user_id}")
+
+
+async def test_a_checkout_announces_the_subscription_once_it_is_paid_not_before(
+    api: Api,
+) -> None:
+    """Stripe creates the subscription `incomplete` (the first invoice waits for payment): the
+    trial runs on. When the payment lands (updated to `active`), `billing/subscription.created`
+    is sent, and cancels the trial; later updates of the same subscription send nothing more."""
+    user_id = await signup(api, plan="pro")
+    trial_event = await running_trial(api, user_id)
+    sub = subscription(user_id, status="incomplete")
+    announced = f"subscription-created-{sub['id']}"
+
+    _, created = stripe_event("customer.subscription.created", sub)
+    started = await deliver(api, created)
+
+    assert started.status_code == 200, started.text
+    assert started.json()["ignored"] == (
+        f"subscription {sub['id']} is incomplete: status synced, nothing to announce"
+    )
+    assert not await recorded(api, announced)
+    assert (await trial_run(api, trial_event))["status"] == "RUNNING"
+    async with api.sessions() as session:
+        assert (await session.get(User, user_id)).plan == "pro"  # type: ignore[union-attr]
+
+    _, paid = stripe_event("customer.subscription.updated", {**sub, "status": "active"})
+    response = await deliver(api, paid)
+
+    assert response.status_code == 200, response.text
+    assert (response.json()["name"], response.json()["eventId"]) == (
+        "billing/subscription.created",
+        announced,
+    )
+
+    async def trial_cancelled() -> dict[str, str] | None:
+        run = await trial_run(api, trial_event)
+        return run if run["status"] == "CANCELED" else None
+
+    assert (await eventually(trial_cancelled))["cancelledBy"].endswith(announced)
+    _, renewed = stripe_event("customer.subscription.updated", {**sub, "status": "active"})
+    assert (await deliver(api, renewed)).json()["eventId"] == announced
+    async with api.sessions() as session:
+        sent = await session.scalar(
+            select(func.count()).where(
+                StoredEvent.name == "billing/subscription.created",
+                StoredEvent.data["subscriptionId"].as_string() == sub["id"],
+            )
+        )
+        row = await session.get(Subscription, sub["id"])
+    assert sent == 1
+    assert row is not None and (row.status, row.activated_at is not None) == ("active", True)
+
+
+async def test_an_abandoned_checkout_leaves_the_running_trial_alone(api: Api) -> None:
+    user_id = await signup(api, plan="pro")
+    trial_event = await running_trial(api, user_id)
+    sub = subscription(user_id, status="incomplete")
+    _, created = stripe_event("customer.subscription.created", sub)
+    assert (await deliver(api, created)).status_code == 200
+    _, expired = stripe_event(
+        "customer.subscription.updated", {**sub, "status": "incomplete_expired"}
+    )
+
+    response = await deliver(api, expired)
+
+    assert response.status_code == 200, response.text
+    assert "incomplete_expired" in response.json()["ignored"]
+    async with api.sessions() as session:
+        account = await session.get(User, user_id)
+        row = await session.get(Subscription, sub["id"])
+    # The trial keeps its plan and the rest of its days; a new checkout may start.
+    assert account is not None and account.plan == "pro"
+    assert row is not None and (row.status, row.activated_at) == ("incomplete_expired", None)
+    assert (await trial_run(api, trial_event))["status"] == "RUNNING"
+    assert not await recorded(api, f"subscription-created-{sub['id']}")
+    retry = await api.http.post(
+        "/api/billing/subscriptions", json={"plan": "pro"}, headers=as_user(api, user_id)
+    )
+    assert retry.status_code == 201, retry.text
 
 
 async def test_tampered_body_gets_400_and_nothing_is_recorded(api: Api) -> None:

@@ -2,7 +2,7 @@
 activities and database; conversion arrives as a routed `billing/subscription.created`."""
 
 import asyncio
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from db.models import AnalyticsEvent, OutboxMessage, Subscription, User
 from events.billing import SubscriptionCreated, SubscriptionCreatedData
 from events.users import TrialStarted, TrialStartedData
 from inngest_temporal import Sessions
+from inngest_temporal.store import EventRoute
 from tests.support import Sender, make_worker, sender, step_times, unique
 from workflows.manage_trial import ManageTrialWorkflow, TrialResult
 
@@ -33,12 +34,13 @@ async def create_user(sessions: Sessions, plan: str = "pro") -> User:
 
 
 async def start_trial(
-    env: WorkflowEnvironment, user: User, task_queue: str
+    env: WorkflowEnvironment, user: User, task_queue: str, days: int = 14
 ) -> WorkflowHandle[Any, TrialResult]:
+    now = await env.get_current_time()
     event = TrialStarted(
         id=unique("evt"),
-        ts=int(datetime.now(UTC).timestamp() * 1000),
-        data=TrialStartedData(user_id=user.id, trial_end_date=datetime.now(UTC) + 14 * DAY),
+        ts=int(now.timestamp() * 1000),
+        data=TrialStartedData(user_id=user.id, trial_end_date=now + days * DAY),
     )
     # The id the router gives the run, so the router's cancel finds it.
     return await env.client.start_workflow(
@@ -118,6 +120,85 @@ async def test_without_conversion_reminds_on_days_7_and_13_and_downgrades_on_day
     assert (change.name, change.properties["from"]) == ("plan_downgraded", "pro")
 
 
+async def test_a_30_day_trial_follows_its_end_date_midpoint_day_before_and_end(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    user = await create_user(sessions)
+    async with make_worker(skipping_env.client, sessions, task_queue):
+        handle = await start_trial(skipping_env, user, task_queue, days=30)
+        result = await handle.result()
+        times = await step_times(handle)
+
+    assert result == TrialResult(user_id=user.id, converted=False)
+    assert [(step, round(at / DAY, 2)) for step, at in times] == [
+        ("load-user", 0),
+        ("send-mid-trial-email", 15),
+        ("send-trial-ending-email", 29),
+        ("check-subscription", 30),
+        ("downgrade-to-free", 30),
+        ("send-downgrade-email", 30),
+    ]
+    assert await emails_to(sessions, user) == [
+        "You're halfway through your trial!",
+        "Your trial ends tomorrow!",
+        "Your trial has ended",
+    ]
+    assert await plan_of(sessions, user) == "free"
+
+
+async def subscribed(sessions: Sessions, user: User, status: str = "active") -> str:
+    """A subscription recorded as the billing endpoint or Stripe's webhook records one."""
+    subscription_id = unique("sub")
+    async with sessions() as session:
+        session.add(Subscription(id=subscription_id, user_id=user.id, plan="pro", status=status))
+        await session.commit()
+    return subscription_id
+
+
+async def test_a_user_already_paying_when_the_trial_starts_gets_no_trial_email(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    user = await create_user(sessions)
+    await subscribed(sessions, user, status="trialing")  # Stripe's trial: as paid
+    async with make_worker(skipping_env.client, sessions, task_queue):
+        handle = await start_trial(skipping_env, user, task_queue)
+        result = await handle.result()
+        steps = [step for step, _ in await step_times(handle)]
+
+    assert result == TrialResult(user_id=user.id, converted=True)
+    # Each email step ran, read the subscription, and sent nothing; no downgrade.
+    assert steps == [
+        "load-user",
+        "send-mid-trial-email",
+        "send-trial-ending-email",
+        "check-subscription",
+    ]
+    assert await emails_to(sessions, user) == []
+    assert await plan_of(sessions, user) == "pro"
+
+
+async def test_a_subscription_announced_before_the_trial_run_existed_is_still_honoured(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    """The subscription's event found no run to cancel (the trial's own event was not routed
+    yet); the run that starts afterwards reads the subscription before every email."""
+    user = await create_user(sessions)
+    await subscribed(sessions, user)
+    router = router_for(skipping_env, sessions, task_queue)
+    event_id = await subscribe(router, user.id)
+    async with sessions() as session:
+        [route] = await session.scalars(select(EventRoute).where(EventRoute.event_id == event_id))
+    assert (route.function_id, route.action) == ("manage-trial-workflow", "no-run")
+
+    async with make_worker(skipping_env.client, sessions, task_queue):
+        handle = await start_trial(skipping_env, user, task_queue)
+        result = await handle.result()
+
+    assert result == TrialResult(user_id=user.id, converted=True)
+    assert await emails_to(sessions, user) == []
+    assert await plan_of(sessions, user) == "pro"
+
+
 async def test_subscription_on_day_8_cancels_the_trial_between_steps(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
@@ -158,10 +239,8 @@ async def test_active_subscription_found_at_the_end_means_converted_and_no_downg
 
     assert result == TrialResult(user_id=user.id, converted=True)
     assert [step for step, _ in await step_times(handle)][-1] == "check-subscription"
-    assert await emails_to(sessions, user) == [
-        "You're halfway through your trial!",
-        "Your trial ends tomorrow!",
-    ]
+    # The day-13 email read the subscription it would have contradicted, and was not sent.
+    assert await emails_to(sessions, user) == ["You're halfway through your trial!"]
     assert await plan_of(sessions, user) == "pro"
 
 

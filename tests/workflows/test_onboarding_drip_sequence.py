@@ -7,7 +7,7 @@ from sqlalchemy import update
 from temporalio.client import WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from db.models import User
+from db.models import Subscription, User
 from events.users import SignedUp, SignedUpData
 from inngest_temporal import Sessions
 from tests.api.accounts import eventually
@@ -81,15 +81,32 @@ async def test_no_tips_for_a_user_who_completed_onboarding_after_signing_up(
     assert len(subjects) == 3 and "3 tips to get the most out of your first week" not in subjects
 
 
-async def test_no_upgrade_offer_for_a_user_already_on_pro(
+async def test_a_user_on_pro_still_in_trial_gets_the_upgrade_offer(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
+    """Signed up on `pro`, no subscription: a trial, not a customer. The offer is for them."""
     user = await add_user(sessions, plan="pro")
 
     async with make_worker(skipping_env.client, sessions, task_queue):
         outcome = await (await start(skipping_env, user, task_queue)).result()
 
     upgrade = outcome.emails["send-day-7-upgrade"]
-    assert (upgrade.sent, upgrade.skipped_because) == (False, "already on pro")
+    assert (upgrade.sent, upgrade.skipped_because) == (True, None)
+    assert "WELCOME20" in (await emails_to(sessions, user.email))[-1].body
+
+
+async def test_no_upgrade_offer_for_a_user_with_a_paid_subscription(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    user = await add_user(sessions, plan="pro")
+    async with sessions() as session:
+        session.add(Subscription(id=unique("sub"), user_id=user.id, plan="pro", status="active"))
+        await session.commit()
+
+    async with make_worker(skipping_env.client, sessions, task_queue):
+        outcome = await (await start(skipping_env, user, task_queue)).result()
+
+    upgrade = outcome.emails["send-day-7-upgrade"]
+    assert (upgrade.sent, upgrade.skipped_because) == (False, "already paying for pro")
     assert [r.sent for r in outcome.emails.values()] == [True, True, True, False]
     assert all("WELCOME20" not in e.body for e in await emails_to(sessions, user.email))

@@ -3,22 +3,25 @@
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select
 from temporalio import activity
 from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
-from activities.fulfillment import FulfillmentReceipt, FulfillmentRequest
+from activities.fulfillment import FulfillmentReceipt, FulfillmentRefused, FulfillmentRequest
 from activities.inventory import InventoryActivities, OrderItems
-from db.models import Fulfillment, Order, Product, Reservation
+from db.models import Fulfillment, Order, OutboxMessage, Product, Reservation
 from events.orders import OrderCreated
 from inngest_temporal import NonRetriableError, Sessions
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.store import EventRoute, StoredEvent
+from settings import Settings
+from tests.http_recorder import HttpRecorder, Reply
 from tests.shop import add_order, add_product, add_user, emails_to, shop_settings, step_error
 from tests.support import make_worker, step_times, unique
 from workflows.process_order import OrderResult, ProcessOrderWorkflow
@@ -26,13 +29,18 @@ from workflows.process_order import OrderResult, ProcessOrderWorkflow
 
 @asynccontextmanager
 async def order_worker(
-    env: WorkflowEnvironment, sessions: Sessions, task_queue: str, **options: Any
+    env: WorkflowEnvironment,
+    sessions: Sessions,
+    task_queue: str,
+    settings: Settings | None = None,
+    **options: Any,
 ) -> AsyncIterator[None]:
     """A worker that, before it stops, lets finish what the runs set going: the loyalty runs their
     `order/fulfilled` started and the concurrency gate's last release. A workflow task left
     pending on a stopped queue would hold the time-skipping server's clock for every later test."""
     began = datetime.now(UTC)
-    async with make_worker(env.client, sessions, task_queue, settings=shop_settings(), **options):
+    settings = settings or shop_settings()
+    async with make_worker(env.client, sessions, task_queue, settings=settings, **options):
         yield
         async with sessions() as session:
             started = await session.scalars(
@@ -141,7 +149,7 @@ async def test_out_of_stock_fails_the_order_and_reserves_nothing(
         steps = [step for step, _ in await step_times(handle)]
 
     assert step_error(failure.value) == f"Product {scarce} out of stock"
-    assert steps == ["check-inventory", "mark-order-failed", "report-failure"]
+    assert steps == ["check-inventory", "mark-order-failed", "notify-team", "report-failure"]
     order = await order_row(sessions, event.data.order_id)
     assert (order.status, order.failure_reason) == ("failed", f"Product {scarce} out of stock")
     assert await product(sessions, plenty) == (10, 0)
@@ -206,7 +214,7 @@ async def test_a_failing_fulfilment_releases_the_reservation(
         attempts.append(activity.info().attempt)
         if len(attempts) == 1:
             raise RuntimeError("warehouse API unreachable")
-        raise NonRetriableError("warehouse refused the order: address incomplete")
+        raise FulfillmentRefused("warehouse refused the order: address incomplete")
 
     async with order_worker(skipping_env, sessions, task_queue, fakes=[warehouse_down]):
         handle = await start(skipping_env, event, task_queue)
@@ -222,6 +230,7 @@ async def test_a_failing_fulfilment_releases_the_reservation(
         "submit-fulfillment",
         "release-inventory",
         "mark-order-failed",
+        "notify-team",
         "report-failure",
     ]
     assert await product(sessions, product_id) == (4, 0)
@@ -234,3 +243,87 @@ async def test_a_failing_fulfilment_releases_the_reservation(
     async with sessions() as session:
         assert await session.get(Fulfillment, f"ful_{event.data.order_id}") is None
     assert await emails_to(sessions, customer.email) == []
+
+
+async def slack_alerts(sessions: Sessions, order_id: str) -> list[str]:
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(OutboxMessage.body).where(
+                OutboxMessage.channel == "slack", OutboxMessage.body.contains(order_id)
+            )
+        )
+        return list(rows)
+
+
+async def test_an_order_the_provider_may_have_accepted_is_asked_again_never_released(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    """Six 503s (more than the step's four attempts), then the provider confirms: the order is
+    asked for again under the same Idempotency-Key and fulfilled; its stock is never released."""
+    customer = await add_user(sessions)
+    product_id = await add_product(sessions, 4)
+    event = await add_order(sessions, customer.id, [(product_id, 3, 2_500)])
+    order_id = event.data.order_id
+    provider = HttpRecorder(lambda _: Reply(201, {"id": "wh_77", "estimatedDelivery": None}))
+    provider.replies = [Reply(503, {"error": "overloaded"}) for _ in range(6)]
+
+    with provider.serving():
+        settings = shop_settings(fulfillment_url=f"{provider.url}/fulfillments")
+        async with order_worker(skipping_env, sessions, task_queue, settings=settings):
+            handle = await start(skipping_env, event, task_queue)
+            result = await handle.result()
+            steps = [step for step, _ in await step_times(handle)]
+
+    assert result.fulfillment_id == "wh_77"
+    assert steps == [
+        "check-inventory",
+        "reserve-inventory",
+        "update-order-processing",
+        "submit-fulfillment",  # four 503s, then wait-to-ask-fulfillment-again (a timer)
+        "submit-fulfillment",
+        "update-order-fulfilled",
+        "send-confirmation",
+        "send-order-fulfilled",
+    ]
+    assert len(provider.requests) == 7
+    assert {r.headers["idempotency-key"] for r in provider.requests} == {f"fulfillment-{order_id}"}
+    assert (await order_row(sessions, order_id)).status == "fulfilled"
+    assert await reservations(sessions, order_id) == [(product_id, 3, "consumed")]
+    assert await product(sessions, product_id) == (1, 0)
+
+
+async def test_a_provider_that_never_answers_leaves_the_stock_held_and_tells_the_team(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    """Timeouts for a whole day: the provider may have the order, so it is not marked failed and
+    its stock is not released; the run fails for a person, and the team hears of it."""
+    customer = await add_user(sessions)
+    product_id = await add_product(sessions, 4)
+    event = await add_order(sessions, customer.id, [(product_id, 3, 2_500)])
+    order_id = event.data.order_id
+
+    @activity.defn(name="submit_fulfillment")
+    async def silent(request: FulfillmentRequest) -> FulfillmentReceipt:
+        raise httpx.ReadTimeout("the fulfilment provider did not answer")
+
+    async with order_worker(skipping_env, sessions, task_queue, fakes=[silent]):
+        handle = await start(skipping_env, event, task_queue)
+        with pytest.raises(WorkflowFailureError) as failure:
+            await handle.result()
+        times = await step_times(handle)
+
+    assert step_error(failure.value) == (
+        f"the fulfilment provider may have order {order_id} but did not confirm it "
+        "(the fulfilment provider did not answer): its stock is still held"
+    )
+    steps = [step for step, _ in times]
+    assert "release-inventory" not in steps and "mark-order-failed" not in steps
+    assert steps[-2:] == ["notify-team", "report-failure"]
+    asked = [at for step, at in times if step == "submit-fulfillment"]
+    assert timedelta(days=1) <= asked[-1] - asked[0] < timedelta(days=1, hours=2)
+    order = await order_row(sessions, order_id)
+    assert (order.status, order.failure_reason) == ("processing", None)
+    assert await reservations(sessions, order_id) == [(product_id, 3, "held")]
+    assert await product(sessions, product_id) == (4, 3)
+    [alert] = await slack_alerts(sessions, order_id)
+    assert "Order failed" in alert and "stock is still held" in alert

@@ -3,10 +3,13 @@ for a person's decision (delivered by the router, matched on the order id) for u
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
-from temporalio.client import WorkflowHandle
+from temporalio import activity
+from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.testing import WorkflowEnvironment
 
+from activities.payments import PaymentRefund, PaymentRefundReceipt, RefundRefused
 from db.models import Order, OutboxMessage, Refund, User
 from events.orders import RefundDecision, RefundDecisionData, RefundRequested
 from inngest_temporal import Sessions
@@ -106,6 +109,7 @@ async def test_a_large_refund_waits_for_approval_then_pays_out(
 
     assert steps == [
         "notify-support",
+        "record-approval",
         "process-payment-refund",
         "update-records",
         "notify-customer",
@@ -169,3 +173,39 @@ async def test_no_decision_within_48_hours_rejects_the_refund(
     assert (refund.status, refund.rejection_reason) == ("rejected", "no decision within 48 hours")
     [email] = await emails_to(sessions, customer.email)
     assert "we could not review it in time" in email.body
+
+
+async def test_a_small_refund_the_provider_refuses_ends_failed_not_processing(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    customer, request = await refund_case(sessions, 4_000, "processing")
+
+    @activity.defn(name="refund_payment")
+    async def refused(refund: PaymentRefund) -> PaymentRefundReceipt:
+        raise RefundRefused("Stripe refused the refund: the charge was disputed")
+
+    async with make_worker(skipping_env.client, sessions, task_queue, fakes=[refused]):
+        await router_for(skipping_env, sessions, task_queue).send([request])
+        handle = run_of(skipping_env, request)
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+        steps = [step for step, _ in await step_times(handle)]
+
+    assert steps == [
+        "process-payment-refund",
+        "mark-refund-failed",
+        "notify-customer-refund-failed",
+        "notify-team",
+        "report-failure",
+    ]
+    refund, order = await refund_row(sessions, request.data.order_id)
+    assert (refund.status, refund.failure_reason, refund.completed_at) == (
+        "failed",
+        "Stripe refused the refund: the charge was disputed",
+        None,
+    )
+    assert order.status == "fulfilled"
+    [email] = await emails_to(sessions, customer.email)
+    assert "could not be completed" in email.subject
+    alert = await support_message(sessions, f"process-refund/{request.id}/notify-team")
+    assert alert is not None and "Refund failed" in alert.body and "$40.00" in alert.body

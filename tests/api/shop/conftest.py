@@ -11,4 +11,8 @@ __all__ = ["STAFF"]
 
 @pytest.fixture
 def api_settings(api_settings: Settings) -> Settings:
-    return api_settings.model_copy(update={"fulfillment_local_seconds": 0.05})
+    # A loaded machine may take seconds to run a step: the decisions answer what the run did
+    # (200 or 409), not 202 for "not yet".
+    return api_settings.model_copy(
+        update={"fulfillment_local_seconds": 0.05, "refund_decision_wait_seconds": 30}
+    )
