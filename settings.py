@@ -27,6 +27,7 @@ class Settings(BaseSettings):
     event_keys: dict[str, list[str]] = Field(default_factory=dict)
     max_body_bytes: int = 3 * 1024 * 1024
     max_events_per_request: int = 5000
+    max_event_bytes: int = 256 * 1024
     router_max_in_flight: int = 200
     # e.g. FUNCTION_OVERRIDES=
     #   '{"send-welcome-email": {"throttle": {"limit": 3, "period_seconds": 2}}}'

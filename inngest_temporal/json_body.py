@@ -1,9 +1,11 @@
 """Request bodies held to bounds before anything parses them for real: a size limit, JSON only,
-UTF-8, a nesting depth, finite numbers within 64 bits. Every breach is a 4xx naming the problem,
-never a 5xx (Python's json module raises RecursionError on deep nesting, and a 2**64 would
-overflow a database column much later, after work was done)."""
+UTF-8, a nesting depth, finite numbers within 64 bits, text that any database can store. Every
+breach is a 4xx naming the problem, never a 5xx (Python's json module raises RecursionError on
+deep nesting, a 2**64 would overflow a database column much later, after work was done, and
+PostgreSQL refuses a NUL character or a lone surrogate in text, which JSON's escapes allow)."""
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -17,6 +19,8 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_DEPTH = 32
 INT64 = 2**63 - 1
+# NUL, and UTF-16 surrogates that are not part of a pair (`"\ud800"`): valid JSON, not text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
 
 
@@ -39,8 +43,7 @@ def parse_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise BodyError(400, f"malformed JSON: {err}") from None
     except ValueError as err:
         raise BodyError(400, f"unsupported JSON number: {err}") from None
-    if _depth(value) > max_depth:
-        raise BodyError(400, f"JSON nested deeper than {max_depth} levels")
+    _check(value, max_depth)
     return value
 
 
@@ -62,18 +65,23 @@ def _finite(text: str) -> float:
     return value
 
 
-def _depth(value: Any) -> int:
-    """Iterative, so measuring a deep value cannot itself recurse too deep."""
-    deepest, stack = 0, [(value, 1)]
+def _check(value: Any, max_depth: int) -> None:
+    """The nesting depth and every string (keys included). Iterative, so walking a deep value
+    cannot itself recurse too deep."""
+    stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > max_depth:
+            raise BodyError(400, f"JSON nested deeper than {max_depth} levels")
         if isinstance(item, dict):
-            deepest = max(deepest, depth)
+            stack.extend((k, depth + 1) for k in item)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
-            deepest = max(deepest, depth)
             stack.extend((v, depth + 1) for v in item)
-    return deepest
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            raise BodyError(
+                400, "JSON strings may not contain NUL (\\u0000) or unpaired surrogates (\\ud800)"
+            )
 
 
 def _is_json(content_type: str) -> bool:

@@ -17,6 +17,7 @@ from ulid import ULID
 
 from api.deps import ServicesDep, SessionsDep
 from api.errors import Conflict, NotFound, Unprocessable
+from api.params import OrderIdPath
 from api.staff import STAFF_ONLY
 from db.models import Order, OrderLine, Product, User
 from events.orders import (
@@ -126,7 +127,7 @@ async def create_order(body: OrderRequest, services: ServicesDep) -> OrderCreate
 
 
 @router.get("/{order_id}", response_model=OrderView)
-async def get_order(order_id: str, sessions: SessionsDep) -> OrderView:
+async def get_order(order_id: OrderIdPath, sessions: SessionsDep) -> OrderView:
     async with sessions() as session:
         order = await session.get(Order, order_id)
         if order is None:
@@ -159,7 +160,7 @@ async def get_order(order_id: str, sessions: SessionsDep) -> OrderView:
     response_model=ShipmentResponse,
 )
 async def ship_order(
-    order_id: str, body: ShipmentRequest, services: ServicesDep
+    order_id: OrderIdPath, body: ShipmentRequest, services: ServicesDep
 ) -> ShipmentResponse:
     """Staff (or the warehouse) report the parcel left: sends `order/shipped`."""
     async with services.change() as change:

@@ -16,6 +16,7 @@ from ulid import ULID
 from activities.refunds import needs_approval
 from api.deps import ServicesDep, SessionsDep
 from api.errors import Conflict, NotFound, Unprocessable
+from api.params import OrderIdPath
 from api.services import Services
 from api.staff import STAFF_ONLY
 from db.models import Order, Refund, User
@@ -125,7 +126,7 @@ async def request_refund(body: RefundRequest, services: ServicesDep) -> RefundAc
 
 
 @router.get("/{order_id}", response_model=RefundView)
-async def get_refund(order_id: str, sessions: SessionsDep) -> RefundView:
+async def get_refund(order_id: OrderIdPath, sessions: SessionsDep) -> RefundView:
     async with sessions() as session:
         refund = await session.get(Refund, order_id)
     if refund is None:
@@ -144,14 +145,14 @@ async def get_refund(order_id: str, sessions: SessionsDep) -> RefundView:
 
 @router.post("/{order_id}/approve", dependencies=[STAFF_ONLY], response_model=DecisionResponse)
 async def approve_refund(
-    order_id: str, services: ServicesDep, body: DecisionRequest | None = None
+    order_id: OrderIdPath, services: ServicesDep, body: DecisionRequest | None = None
 ) -> DecisionResponse:
     return await _decide(services, order_id, "approved", body or DecisionRequest())
 
 
 @router.post("/{order_id}/reject", dependencies=[STAFF_ONLY], response_model=DecisionResponse)
 async def reject_refund(
-    order_id: str, services: ServicesDep, body: DecisionRequest | None = None
+    order_id: OrderIdPath, services: ServicesDep, body: DecisionRequest | None = None
 ) -> DecisionResponse:
     return await _decide(services, order_id, "rejected", body or DecisionRequest())
 
