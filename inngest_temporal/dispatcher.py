@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -30,6 +30,7 @@ log = logging.getLogger("inngest_temporal.dispatcher")
 
 OnStored = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 MAX_RETRY_DELAY = timedelta(seconds=5)
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
@@ -64,7 +65,7 @@ class Dispatcher:
         self._route_timeout = route_timeout
         # After a failed attempt, requests stop waiting on Temporal for a moment: they answer
         # "stored, not routed yet" at once and leave the rest to the loop.
-        self._unreachable_until = datetime.min.replace(tzinfo=utcnow().tzinfo)
+        self._unreachable_until = _LONG_AGO
 
     async def store(self, session: AsyncSession, events: list[Event]) -> Accepted:
         """Adds the events to the log in the caller's transaction, claimed for routing by this
@@ -249,8 +250,8 @@ class Dispatcher:
                         last_error=error,
                     )
                 )
-        if failed:
-            self._unreachable_until = now + timedelta(seconds=1)
+        # A failure makes requests leave routing to the loop for a moment; a success ends that.
+        self._unreachable_until = now + timedelta(seconds=1) if failed else _LONG_AGO
         return not failed
 
     async def _routed_functions(self, event_ids: list[str]) -> dict[str, set[str]]:
