@@ -22,6 +22,8 @@ INT64 = 2**63 - 1
 # NUL, and UTF-16 surrogates that are not part of a pair (`"\ud800"`): valid JSON, not text.
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# How much of a body over the limit is read (and dropped) so that its sender gets the answer.
+DRAIN_BYTES = 16 * 1024 * 1024
 
 
 class BodyError(HTTPException):
@@ -125,10 +127,13 @@ class JsonBodyLimits:
         await self.app(scope, replay, send)
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes:
+        too_large = BodyError(413, f"request body is over the {self.max_bytes} byte limit")
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise BodyError(413, f"request body is over the {self.max_bytes} byte limit")
+            if int(declared) <= DRAIN_BYTES:
+                await _drain(receive)
+            raise too_large
         body = bytearray()
         while True:
             message = await receive()
@@ -136,10 +141,25 @@ class JsonBodyLimits:
                 break
             body.extend(message.get("body", b""))
             if len(body) > self.max_bytes:
-                raise BodyError(413, f"request body is over the {self.max_bytes} byte limit")
+                await _drain(receive)
+                raise too_large
             if not message.get("more_body"):
                 break
         return bytes(body)
+
+
+async def _drain(receive: Receive) -> None:
+    """Reads what is left of a refused body (up to DRAIN_BYTES) and drops it. A server that
+    closes a connection with request bytes still unread resets it, and the client, still
+    sending, never sees the 413 (nginx's "lingering close" does the same)."""
+    budget = DRAIN_BYTES
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:
