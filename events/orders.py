@@ -60,7 +60,7 @@ class RefundRequestedData(CamelModel):
 
 class RefundUser(CamelModel):
     id: str = Field(min_length=1, max_length=64)
-    email: EmailStr
+    email: EmailStr = Field(max_length=254)
 
 
 class RefundRequested(Event):

@@ -65,7 +65,9 @@ class Event(CamelModel):
     v: Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)] | None = (
         None
     )
-    user: Any = None
+    user: Any = Field(
+        default=None, description="free-form, within the event's size limit (MAX_EVENT_BYTES)"
+    )
 
     event_name: ClassVar[str] = ""
 
