@@ -183,17 +183,20 @@ async def answers(http: httpx.AsyncClient) -> list[str]:
 
 
 @pytest.fixture
-def hostile_app(dev_env: WorkflowEnvironment, api_settings: Settings) -> FastAPI:
+def hostile_app(dev_env: WorkflowEnvironment, api_settings: Settings, db_url: str) -> FastAPI:
+    """On SQLite and on PostgreSQL (which refuses NUL in text, where SQLite stores it)."""
+
     async def connect() -> Client:
         return dev_env.client
 
-    return create_app(api_settings.model_copy(update={"event_key": KEY}), connect=connect)
+    settings = api_settings.model_copy(update={"event_key": KEY, "database_url": db_url})
+    return create_app(settings, connect=connect)
 
 
 @pytest.fixture
-async def nothing_stored(sessions: Sessions) -> AsyncIterator[None]:
+async def nothing_stored(any_sessions: Sessions) -> AsyncIterator[None]:
     yield
-    async with sessions() as session:
+    async with any_sessions() as session:
         stored = await session.scalar(
             select(func.count()).where(StoredEvent.data["userId"].as_string() == MARKER)
         )

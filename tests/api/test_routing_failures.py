@@ -48,11 +48,14 @@ async def count(sessions: Sessions, *where: Any) -> int:
 
 
 async def test_a_refused_start_is_retried_one_run_each_and_one_user(
-    dev_env: WorkflowEnvironment, sessions: Sessions, api_settings: Settings
+    dev_env: WorkflowEnvironment, db_url: str, any_sessions: Sessions, api_settings: Settings
 ) -> None:
+    """On SQLite and on PostgreSQL (the dispatcher's retry claims with FOR UPDATE SKIP LOCKED)."""
+    sessions = any_sessions
+    settings = api_settings.model_copy(update={"database_url": db_url})
     faults = FailingStarts(workflows={"provision-account"}, times=1)
     client = faults.client(dev_env.client)
-    async with running_api(api_settings, client, sessions, worker_client=dev_env.client) as api:
+    async with running_api(settings, client, sessions, worker_client=dev_env.client) as api:
         email = f"{unique('once')}@example.com"
         response = await api.http.post(
             "/api/auth/signup", json={"email": email, "name": "Once", "plan": "pro"}
