@@ -19,6 +19,7 @@ from application import build_registry
 from inngest_temporal.keys import seeded_ids
 from inngest_temporal.store import StoredEvent
 from settings import Settings
+from tests.api.accounts import eventually
 from tests.api.conftest import Api, app_with
 from tests.support import unique
 
@@ -250,13 +251,19 @@ async def test_an_sdk_retry_with_the_same_id_seed_gets_the_same_ids_and_starts_n
     headers = {"x-inngest-event-id-seed": seed}
     first = await api.http.post("/e/any-key", json=events, headers=headers)
     retry = await api.http.post("/e/any-key", json=events, headers=headers)
-    assert first.status_code == retry.status_code == 200, (first.text, retry.text)
+    # 200, or 202 on a machine too slow to route within the request: stored either way.
+    assert {first.status_code, retry.status_code} <= {200, 202}, (first.text, retry.text)
     ids = first.json()["ids"]
     assert retry.json()["ids"] == ids == seeded_ids(seed, 2)
     assert await count_events(api, ids) == 2
 
     for event_id in ids:
-        record = (await api.http.get(f"/api/events/{event_id}")).json()
+
+        async def routed(event_id: str = event_id) -> dict[str, Any] | None:
+            record: dict[str, Any] = (await api.http.get(f"/api/events/{event_id}")).json()
+            return record if record["routed"] else None
+
+        record = await eventually(routed)
         assert record["runs"]
         for run in record["runs"]:
             handle = api.client.get_workflow_handle(run["workflowId"])

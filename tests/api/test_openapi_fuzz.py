@@ -6,6 +6,7 @@ for its status.
 Driven through Hypothesis directly (`operation.as_strategy`): schemathesis's own pytest
 integration does not run under pytest 9.2 (it sets `request.node._nodeid`)."""
 
+import os
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -26,7 +27,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from settings import Settings
 
-EXAMPLES = 20  # per operation and mode (valid, invalid)
+# Per operation and mode (valid, invalid); FUZZ_EXAMPLES=200 for a deeper run by hand.
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
 CHECKS = [not_a_server_error, response_schema_conformance]
 # Staff endpoints take the (development) admin token, so requests reach past the key check.
 STAFF = {"Authorization": f"Bearer {Settings().admin_token}"}

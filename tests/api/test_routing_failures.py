@@ -62,10 +62,11 @@ async def test_a_refused_start_is_retried_one_run_each_and_one_user(
         )
         assert response.status_code == 201, response.text
         event_id = f"signup-{response.json()['userId']}"
-        assert list(faults.failed) == [f"provision-account-{event_id}"]
-
         runs = await routed_runs(api, event_id)
 
+    # The request's own routing met the refusal (or, on a machine too slow for the request's
+    # routing timeout, the dispatcher did); either way it was refused once and started once.
+    assert faults.failed == {f"provision-account-{event_id}": 1}
     assert set(runs) == SIGNUP_FUNCTIONS
     assert {r["action"] for r in runs.values()} == {"started"}
     assert {faults.started[r["workflowId"]] for r in runs.values()} == {1}
