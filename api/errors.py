@@ -31,11 +31,11 @@ class Problem(BaseModel):
 
 
 # Documented on every operation (`FastAPI(responses=...)`), so clients and fuzzers know the shape
-# of any error: the body checks (400, 413, 415), keys (401, 403), validation (422), and the
-# database being down (503: nothing was stored).
+# of any error: the body checks (400, 413, 415), keys (401, 403), validation (422), a system
+# behind the API unavailable or refusing (502, 503: nothing was stored).
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     "4XX": {"model": Problem, "description": "the request is wrong: `detail` says how"},
-    "5XX": {"model": Problem, "description": "nothing was stored: retry later"},
+    "5XX": {"model": Problem, "description": "nothing was stored: `detail` says what failed"},
 }
 
 
