@@ -7,10 +7,36 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 from sqlalchemy.exc import DBAPIError, OperationalError
 from temporalio.service import RPCError
 
 log = logging.getLogger("pipelines.api")
+
+
+class FieldProblem(BaseModel):
+    """One invalid field, as FastAPI's own validation names it."""
+
+    model_config = ConfigDict(extra="allow")
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class Problem(BaseModel):
+    """Every error answer: `detail` names the problem, or lists each invalid field."""
+
+    detail: str | list[FieldProblem]
+
+
+# Documented on every operation (`FastAPI(responses=...)`), so clients and fuzzers know the shape
+# of any error: the body checks (400, 413, 415), keys (401, 403), validation (422), a system
+# behind the API unavailable or refusing (502, 503: nothing was stored).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": Problem, "description": "the request is wrong: `detail` says how"},
+    "5XX": {"model": Problem, "description": "nothing was stored: `detail` says what failed"},
+}
 
 
 class ApiError(Exception):
@@ -85,3 +111,7 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RPCError, temporal_down)
     app.add_exception_handler(OperationalError, database_down)
     app.add_exception_handler(DBAPIError, database_down)
+    # A database that cannot be reached at all: asyncpg's refused or timed-out connection is an
+    # OSError that SQLAlchemy passes on unwrapped. Nothing else a request does raises one (Temporal
+    # raises RPCError, Stripe its own errors).
+    app.add_exception_handler(OSError, database_down)

@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager, suppress
 from fastapi import FastAPI
 from temporalio.client import Client
 
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.routes import (
     auth,
     billing,
@@ -34,7 +34,7 @@ from inngest_temporal import (
     EventKeys,
     JsonBodyLimits,
     create_engine,
-    event_routes,
+    include_event_api,
     session_factory,
 )
 from inngest_temporal.client import connect_temporal
@@ -81,15 +81,17 @@ def create_app(
             await routing
         await engine.dispose()
 
-    app = FastAPI(title="Pipelines", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="Pipelines", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     app.add_middleware(JsonBodyLimits, max_bytes=settings.max_body_bytes)
     install_error_handlers(app)
-    app.include_router(
-        event_routes(
-            keys,
-            EventApiLimits(settings.max_body_bytes, settings.max_events_per_request),
-            authorize_read=may_read_events,
-        )
+    include_event_api(
+        app,
+        keys,
+        EventApiLimits(
+            settings.max_body_bytes, settings.max_events_per_request, settings.max_event_bytes
+        ),
+        authorize_read=may_read_events,
+        catalog=registry.catalog,
     )
     for module in (
         health,

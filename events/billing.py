@@ -36,9 +36,11 @@ class PaymentFailedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
     invoice_id: str = Field(min_length=1, max_length=200)
     subscription_id: str | None = Field(default=None, max_length=200)
-    amount_due: int = Field(ge=0, description="in the currency's smallest unit (cents)")
+    amount_due: int = Field(
+        ge=0, le=2**63 - 1, description="in the currency's smallest unit (cents)"
+    )
     currency: str = Field(min_length=3, max_length=3)
-    attempt_count: int = Field(ge=0)
+    attempt_count: int = Field(ge=0, le=2**31 - 1)
 
 
 class PaymentFailed(Event):

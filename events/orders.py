@@ -7,18 +7,21 @@ from pydantic import EmailStr, Field
 
 from inngest_temporal import CamelModel, Event
 
+# Money in cents, as the shop's 32-bit integer columns hold it.
+MAX_CENTS = 2**31 - 1
+
 
 class OrderItem(CamelModel):
     product_id: str = Field(min_length=1, max_length=64)
     quantity: int = Field(gt=0, le=10_000)
-    price_cents: int = Field(ge=0)
+    price_cents: int = Field(ge=0, le=MAX_CENTS)
 
 
 class OrderCreatedData(CamelModel):
     order_id: str = Field(min_length=1, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
     items: list[OrderItem] = Field(min_length=1, max_length=500)
-    total_cents: int = Field(ge=0)
+    total_cents: int = Field(ge=0, le=MAX_CENTS)
 
 
 class OrderCreated(Event):
@@ -29,7 +32,7 @@ class OrderCreated(Event):
 class OrderFulfilledData(CamelModel):
     order_id: str = Field(min_length=1, max_length=64)
     customer_id: str = Field(min_length=1, max_length=64)
-    total_cents: int = Field(ge=0)
+    total_cents: int = Field(ge=0, le=MAX_CENTS)
     fulfillment_id: str = Field(min_length=1, max_length=200)
     estimated_delivery: datetime | None = None
 
@@ -51,13 +54,13 @@ class OrderShipped(Event):
 
 class RefundRequestedData(CamelModel):
     order_id: str = Field(min_length=1, max_length=64)
-    amount_cents: int = Field(gt=0)
+    amount_cents: int = Field(gt=0, le=MAX_CENTS)
     reason: str = Field(min_length=1, max_length=1000)
 
 
 class RefundUser(CamelModel):
     id: str = Field(min_length=1, max_length=64)
-    email: EmailStr
+    email: EmailStr = Field(max_length=254)
 
 
 class RefundRequested(Event):

@@ -14,7 +14,7 @@ DEFAULT_CRM_PROVIDER = "default"
 
 class SignupCompletedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr
+    email: EmailStr = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
     plan: Plan
     # Absent or null means the "default" provider: one name, so absent and "default" share one
@@ -50,7 +50,7 @@ class TrialStarted(Event):
 
 class EmailVerifiedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr | None = None
+    email: EmailStr | None = Field(default=None, max_length=254)
 
 
 class EmailVerified(Event):
@@ -60,7 +60,7 @@ class EmailVerified(Event):
 
 class SignedUpData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr
+    email: EmailStr = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
 
 

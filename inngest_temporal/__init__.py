@@ -32,7 +32,7 @@ from inngest_temporal.function import (
     Throttle,
     function,
 )
-from inngest_temporal.http import EngineServices, EventApiLimits, event_routes
+from inngest_temporal.http import EngineServices, EventApiLimits, event_routes, include_event_api
 from inngest_temporal.json_body import JsonBodyLimits
 from inngest_temporal.keys import EventKeys
 from inngest_temporal.pipeline import Pipeline
@@ -82,6 +82,7 @@ __all__ = [
     "event_log_metadata",
     "event_routes",
     "function",
+    "include_event_api",
     "insert_ignore",
     "local_activity",
     "session_factory",

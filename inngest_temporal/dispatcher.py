@@ -14,7 +14,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import or_, select, update
@@ -30,15 +30,18 @@ log = logging.getLogger("inngest_temporal.dispatcher")
 
 OnStored = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 MAX_RETRY_DELAY = timedelta(seconds=5)
+_LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
 @dataclass
 class Accepted:
     """What `store()` accepted: every id in request order, and the payloads of those it stored
-    (an id already in the log is a duplicate: stored before, routed once)."""
+    (an id already in the log is a duplicate: stored before, routed once). `pending`: those
+    duplicates whose first copy is not routed yet (the loop or the process that stored it will)."""
 
     ids: list[str]
     stored: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: list[str] = field(default_factory=list)
 
 
 class Dispatcher:
@@ -62,7 +65,7 @@ class Dispatcher:
         self._route_timeout = route_timeout
         # After a failed attempt, requests stop waiting on Temporal for a moment: they answer
         # "stored, not routed yet" at once and leave the rest to the loop.
-        self._unreachable_until = datetime.min.replace(tzinfo=utcnow().tzinfo)
+        self._unreachable_until = _LONG_AGO
 
     async def store(self, session: AsyncSession, events: list[Event]) -> Accepted:
         """Adds the events to the log in the caller's transaction, claimed for routing by this
@@ -101,7 +104,23 @@ class Dispatcher:
         )
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
-        return Accepted(ids=ids, stored={i: p for i, p in payloads.items() if i in inserted})
+        duplicates = [i for i in payloads if i not in inserted]
+        pending = (
+            list(
+                await session.scalars(
+                    select(StoredEvent.id).where(
+                        StoredEvent.id.in_(duplicates), StoredEvent.routed_at.is_(None)
+                    )
+                )
+            )
+            if duplicates
+            else []
+        )
+        return Accepted(
+            ids=ids,
+            stored={i: p for i, p in payloads.items() if i in inserted},
+            pending=pending,
+        )
 
     async def send(self, events: list[Event]) -> tuple[Accepted, bool]:
         """Stores the events in a transaction of their own, then routes them."""
@@ -111,20 +130,23 @@ class Dispatcher:
 
     async def route(self, accepted: Accepted) -> bool:
         """Routes what `store()` stored, after its transaction committed. True when every event
-        reached every function it concerns; otherwise the loop will finish the work."""
+        (a duplicate's first copy included) reached every function it concerns; otherwise the
+        loop will finish the work. Never raises: what was committed is accepted whatever happens
+        here, and a caller must not answer as if nothing had been stored."""
         if not accepted.stored:
-            return True
+            return not accepted.pending
         if utcnow() < self._unreachable_until:
-            await self._release(list(accepted.stored))
+            await self._release_quietly(list(accepted.stored))
             return False
         work = [(payload, 1) for payload in accepted.stored.values()]
         try:
-            return await asyncio.wait_for(self._route(work), self._route_timeout)
+            routed = await asyncio.wait_for(self._route(work), self._route_timeout)
         except Exception as err:  # stored is accepted: the loop retries
             log.warning("routing %d events failed, the dispatcher will retry: %r", len(work), err)
             self._unreachable_until = utcnow() + timedelta(seconds=1)
-            await self._release(list(accepted.stored))
+            await self._release_quietly(list(accepted.stored))
             return False
+        return routed and not accepted.pending
 
     async def run(self) -> None:
         """Routes stored events that are due, for as long as the process lives."""
@@ -228,8 +250,8 @@ class Dispatcher:
                         last_error=error,
                     )
                 )
-        if failed:
-            self._unreachable_until = now + timedelta(seconds=1)
+        # A failure makes requests leave routing to the loop for a moment; a success ends that.
+        self._unreachable_until = now + timedelta(seconds=1) if failed else _LONG_AGO
         return not failed
 
     async def _routed_functions(self, event_ids: list[str]) -> dict[str, set[str]]:
@@ -243,6 +265,14 @@ class Dispatcher:
             for event_id, function_id in rows.tuples():
                 done.setdefault(event_id, set()).add(function_id)
             return done
+
+    async def _release_quietly(self, event_ids: list[str]) -> None:
+        """`_release`, or, when even that fails (the database went away after the commit), the
+        lease: the loop takes the events up once it runs out."""
+        try:
+            await self._release(event_ids)
+        except Exception as err:
+            log.warning("could not release %d events; their lease will: %r", len(event_ids), err)
 
     async def _release(self, event_ids: list[str], attempts: int = 1) -> None:
         """Gives claimed events back to the loop, due after a short delay."""

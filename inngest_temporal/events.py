@@ -5,7 +5,14 @@ OpenAPI document and the validator state the same rules."""
 
 from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+    field_validator,
+)
 from pydantic.alias_generators import to_camel
 
 # Printable text: no control characters (they break logs, headers and the Web UI).
@@ -42,16 +49,25 @@ class Event(CamelModel):
     name: EventName
     data: Any
     id: EventId = ""
-    ts: int = Field(
-        default=0,
-        ge=0,
-        le=MAX_TS,
-        description="milliseconds since the epoch, between 1980 and 2100; 0 or absent: now",
-    )
+    ts: Annotated[
+        int,
+        Field(ge=0, le=MAX_TS),
+        # What the validator below holds too: 0, or a time between 1980 and 2100.
+        WithJsonSchema(
+            {
+                "type": "integer",
+                "anyOf": [{"const": 0}, {"minimum": MIN_TS, "maximum": MAX_TS}],
+                "description": "milliseconds since the epoch, between 1980 and 2100; 0 or "
+                "absent: now",
+            }
+        ),
+    ] = 0
     v: Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)] | None = (
         None
     )
-    user: Any = None
+    user: Any = Field(
+        default=None, description="free-form, within the event's size limit (MAX_EVENT_BYTES)"
+    )
 
     event_name: ClassVar[str] = ""
 

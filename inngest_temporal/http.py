@@ -7,18 +7,18 @@ An accepted event is stored before the answer: 200 when it has also been routed,
 Temporal answering again). A 5xx means nothing was stored."""
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Union
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Path, Request, Response
-from pydantic import BaseModel
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Path, Request, Response
+from pydantic import BaseModel, TypeAdapter
 from sqlalchemy import select
 from temporalio.client import Client, WorkflowExecutionStatus
-from temporalio.service import RPCError
 
-from inngest_temporal.catalog import InvalidEvent
+from inngest_temporal.catalog import EventCatalog, InvalidEvent
 from inngest_temporal.db import Sessions
 from inngest_temporal.dispatcher import Dispatcher
 from inngest_temporal.events import MAX_NAME_LENGTH, PRINTABLE, CamelModel, Event
@@ -40,6 +40,9 @@ class EngineServices:
 class EventApiLimits:
     max_body_bytes: int = 3 * 1024 * 1024
     max_events_per_request: int = 5000
+    # Each event becomes the input of a Temporal run: far below Temporal's payload limits (a
+    # warning at 512 KiB, a refusal at 2 MiB), so an accepted event can always start its runs.
+    max_event_bytes: int = 256 * 1024
 
 
 class SendResult(BaseModel):
@@ -78,10 +81,29 @@ EventIdPath = Annotated[str, Path(max_length=MAX_NAME_LENGTH, pattern=PRINTABLE)
 
 
 def event_routes(
-    keys: EventKeys, limits: EventApiLimits, authorize_read: Callable[..., Any]
+    keys: EventKeys,
+    limits: EventApiLimits,
+    authorize_read: Callable[..., Any],
+    *,
+    documented: bool = False,
 ) -> APIRouter:
-    """`authorize_read`: a dependency deciding who may read the log (the application's)."""
+    """`authorize_read`: a dependency deciding who may read the log (the application's).
+    `documented`: the request bodies refer to the `SentEvents` schema `include_event_api` adds."""
     router = APIRouter(tags=["events"])
+    body = (
+        {
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {"$ref": f"#/components/schemas/{EVENTS_SCHEMA}"}
+                    }
+                },
+            }
+        }
+        if documented
+        else None
+    )
 
     async def accept(
         request: Request, response: Response, engine: EngineServices, patterns: tuple[str, ...]
@@ -89,6 +111,7 @@ def event_routes(
         raw = await read_json(request, limits.max_body_bytes)
         if isinstance(raw, list) and len(raw) > limits.max_events_per_request:
             raise HTTPException(413, f"at most {limits.max_events_per_request} events per request")
+        _within_event_size(raw, limits.max_event_bytes)
         catalog = engine.dispatcher.router.registry.catalog
         try:
             events = catalog.parse_many(raw)
@@ -108,6 +131,7 @@ def event_routes(
         "/api/events",
         response_model=SendResult,
         responses={202: {"model": SendResult, "description": "stored, not routed yet"}},
+        openapi_extra=body,
     )
     async def send_events(
         request: Request,
@@ -128,6 +152,7 @@ def event_routes(
         "/e/{event_key}",
         response_model=SendResult,
         responses={202: {"model": SendResult, "description": "stored, not routed yet"}},
+        openapi_extra=body,
     )
     async def send_events_inngest(
         event_key: Annotated[str, Path(max_length=600)],
@@ -175,6 +200,63 @@ def event_routes(
     return router
 
 
+EVENTS_SCHEMA = "SentEvents"
+
+
+def include_event_api(
+    app: FastAPI,
+    keys: EventKeys,
+    limits: EventApiLimits,
+    authorize_read: Callable[..., Any],
+    catalog: EventCatalog,
+) -> None:
+    """The event routes, with the catalog's events declared as their request body in the
+    OpenAPI document (the routes read and validate the body themselves, all-or-nothing)."""
+    app.include_router(event_routes(keys, limits, authorize_read, documented=True))
+    components = event_schemas(catalog, limits)
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schemas = build().setdefault("components", {}).setdefault("schemas", {})
+            for name, definition in components.items():
+                # A model the API also uses elsewhere (OrderItem) is the same schema.
+                if schemas.setdefault(name, definition) != definition:
+                    raise ValueError(f"two different OpenAPI schemas named {name}")
+        return app.openapi_schema or {}
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def event_schemas(catalog: EventCatalog, limits: EventApiLimits) -> dict[str, Any]:
+    """OpenAPI components: each public event of the catalog, and `SentEvents` (one or a list)."""
+    models = tuple(catalog.models[name] for name in catalog.public_names)
+    template = "#/components/schemas/{model}"
+    union: TypeAdapter[Any] = TypeAdapter(Union[models])  # type: ignore[arg-type]  # noqa: UP007
+    schema = union.json_schema(by_alias=True, ref_template=template)
+    components: dict[str, Any] = schema.pop("$defs", {})
+    for model in models:
+        # Required in a request, whatever its default in the model.
+        variant = components[model.__name__]
+        variant["required"] = sorted({"name", *variant.get("required", ())})
+    one = {"anyOf": schema["anyOf"]}
+    many = {"type": "array", "items": one, "minItems": 1, "maxItems": limits.max_events_per_request}
+    components[EVENTS_SCHEMA] = {
+        "anyOf": [one, many],
+        "description": f"one event or a list; at most {limits.max_event_bytes} bytes per event",
+    }
+    return components
+
+
+def _within_event_size(raw: Any, max_bytes: int) -> None:
+    items = raw if isinstance(raw, list) else [raw]
+    for index, item in enumerate(items):
+        size = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode())
+        if size > max_bytes:
+            where = "event" if items is not raw else f"event[{index}]"
+            raise HTTPException(413, f"{where} is {size} bytes: at most {max_bytes} per event")
+
+
 def _with_seeded_ids(events: list[Event], seed: str | None) -> list[Event]:
     if not seed:
         return events
@@ -193,7 +275,7 @@ async def _with_status(client: Client, route: EventRoute) -> RunRecord:
         return run
     try:
         description = await client.get_workflow_handle(route.workflow_id).describe()
-    except RPCError:
+    except Exception:  # Temporal unreachable (RPCError), or a lazy client's connection failed
         run.status = "UNKNOWN"
         return run
     status = description.status

@@ -1,9 +1,11 @@
 """Request bodies held to bounds before anything parses them for real: a size limit, JSON only,
-UTF-8, a nesting depth, finite numbers within 64 bits. Every breach is a 4xx naming the problem,
-never a 5xx (Python's json module raises RecursionError on deep nesting, and a 2**64 would
-overflow a database column much later, after work was done)."""
+UTF-8, a nesting depth, finite numbers within 64 bits, text that any database can store. Every
+breach is a 4xx naming the problem, never a 5xx (Python's json module raises RecursionError on
+deep nesting, a 2**64 would overflow a database column much later, after work was done, and
+PostgreSQL refuses a NUL character or a lone surrogate in text, which JSON's escapes allow)."""
 
 import json
+import re
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -17,7 +19,11 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 MAX_DEPTH = 32
 INT64 = 2**63 - 1
+# NUL, and UTF-16 surrogates that are not part of a pair (`"\ud800"`): valid JSON, not text.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 BODY_METHODS = {"POST", "PUT", "PATCH"}
+# How much of a body over the limit is read (and dropped) so that its sender gets the answer.
+DRAIN_BYTES = 16 * 1024 * 1024
 
 
 class BodyError(HTTPException):
@@ -39,8 +45,7 @@ def parse_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise BodyError(400, f"malformed JSON: {err}") from None
     except ValueError as err:
         raise BodyError(400, f"unsupported JSON number: {err}") from None
-    if _depth(value) > max_depth:
-        raise BodyError(400, f"JSON nested deeper than {max_depth} levels")
+    _check(value, max_depth)
     return value
 
 
@@ -62,18 +67,23 @@ def _finite(text: str) -> float:
     return value
 
 
-def _depth(value: Any) -> int:
-    """Iterative, so measuring a deep value cannot itself recurse too deep."""
-    deepest, stack = 0, [(value, 1)]
+def _check(value: Any, max_depth: int) -> None:
+    """The nesting depth and every string (keys included). Iterative, so walking a deep value
+    cannot itself recurse too deep."""
+    stack = [(value, 1)]
     while stack:
         item, depth = stack.pop()
+        if isinstance(item, dict | list) and depth > max_depth:
+            raise BodyError(400, f"JSON nested deeper than {max_depth} levels")
         if isinstance(item, dict):
-            deepest = max(deepest, depth)
+            stack.extend((k, depth + 1) for k in item)
             stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
-            deepest = max(deepest, depth)
             stack.extend((v, depth + 1) for v in item)
-    return deepest
+        elif isinstance(item, str) and _UNSTORABLE.search(item):
+            raise BodyError(
+                400, "JSON strings may not contain NUL (\\u0000) or unpaired surrogates (\\ud800)"
+            )
 
 
 def _is_json(content_type: str) -> bool:
@@ -117,10 +127,13 @@ class JsonBodyLimits:
         await self.app(scope, replay, send)
 
     async def _read(self, scope: Scope, receive: Receive) -> bytes:
+        too_large = BodyError(413, f"request body is over the {self.max_bytes} byte limit")
         headers = dict(scope.get("headers") or [])
         declared = headers.get(b"content-length", b"").decode("latin-1")
         if declared.isdigit() and int(declared) > self.max_bytes:
-            raise BodyError(413, f"request body is over the {self.max_bytes} byte limit")
+            if int(declared) <= DRAIN_BYTES:
+                await _drain(receive)
+            raise too_large
         body = bytearray()
         while True:
             message = await receive()
@@ -128,10 +141,25 @@ class JsonBodyLimits:
                 break
             body.extend(message.get("body", b""))
             if len(body) > self.max_bytes:
-                raise BodyError(413, f"request body is over the {self.max_bytes} byte limit")
+                await _drain(receive)
+                raise too_large
             if not message.get("more_body"):
                 break
         return bytes(body)
+
+
+async def _drain(receive: Receive) -> None:
+    """Reads what is left of a refused body (up to DRAIN_BYTES) and drops it. A server that
+    closes a connection with request bytes still unread resets it, and the client, still
+    sending, never sees the 413 (nginx's "lingering close" does the same)."""
+    budget = DRAIN_BYTES
+    while budget > 0:
+        message = await receive()
+        if message["type"] != "http.request":
+            return
+        budget -= len(message.get("body", b""))
+        if not message.get("more_body"):
+            return
 
 
 async def read_json(request: Request, max_bytes: int) -> Any:

@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     event_keys: dict[str, list[str]] = Field(default_factory=dict)
     max_body_bytes: int = Field(default=3 * 1024 * 1024, gt=0)
     max_events_per_request: int = Field(default=5000, gt=0)
+    max_event_bytes: int = Field(default=256 * 1024, gt=0)
     router_max_in_flight: int = 200
     # e.g. FUNCTION_OVERRIDES=
     #   '{"send-welcome-email": {"throttle": {"limit": 3, "period_seconds": 2}}}'

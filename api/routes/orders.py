@@ -8,15 +8,16 @@ atomically, and fails the order when it is short."""
 
 import hashlib
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Literal
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, status
 from pydantic import Field
 from sqlalchemy import select
 from ulid import ULID
 
 from api.deps import ServicesDep, SessionsDep
 from api.errors import Conflict, NotFound, Unprocessable
+from api.params import OrderIdPath
 from api.security import STAFF_ONLY, CurrentUser, Viewer
 from db.models import Order, OrderLine, Product
 from events.orders import (
@@ -31,7 +32,6 @@ from inngest_temporal import CamelModel
 router = APIRouter(prefix="/api/orders", tags=["orders"])
 
 MAX_TOTAL_CENTS = 2**31 - 1  # the orders table's integer column
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class OrderRequest(CamelModel):
@@ -128,7 +128,7 @@ async def create_order(
 
 
 @router.get("/{order_id}", response_model=OrderView)
-async def get_order(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> OrderView:
+async def get_order(order_id: OrderIdPath, sessions: SessionsDep, who: Viewer) -> OrderView:
     """One's own order (staff: any). Another customer's is not found, as an unknown one."""
     async with sessions() as session:
         order = await session.get(Order, order_id)
@@ -162,7 +162,7 @@ async def get_order(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> Or
     response_model=ShipmentResponse,
 )
 async def ship_order(
-    order_id: OrderId, body: ShipmentRequest, services: ServicesDep
+    order_id: OrderIdPath, body: ShipmentRequest, services: ServicesDep
 ) -> ShipmentResponse:
     """Staff (or the warehouse) report the parcel left: sends `order/shipped`."""
     async with services.change() as change:

@@ -8,9 +8,9 @@ it has not answered within REFUND_DECISION_WAIT_SECONDS.
 One refund request per order: a rejected request is final (the customer talks to support)."""
 
 import asyncio
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Response, status
 from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -19,6 +19,7 @@ from ulid import ULID
 from activities.refunds import needs_approval
 from api.deps import ServicesDep, SessionsDep
 from api.errors import Conflict, NotFound, Unprocessable
+from api.params import OrderIdPath
 from api.security import STAFF_ONLY, CurrentUser, Viewer
 from api.services import Services
 from db.models import Order, Refund, User
@@ -34,7 +35,6 @@ from inngest_temporal import CamelModel
 router = APIRouter(prefix="/api/refunds", tags=["refunds"])
 
 REFUNDABLE = ("fulfilled", "shipped")
-OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 DECISION_POLL_SECONDS = 0.1
 
 
@@ -170,7 +170,7 @@ async def request_refund(
 
 
 @router.get("/{order_id}", response_model=RefundView)
-async def get_refund(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> RefundView:
+async def get_refund(order_id: OrderIdPath, sessions: SessionsDep, who: Viewer) -> RefundView:
     async with sessions() as session:
         refund = await session.get(Refund, order_id)
         owner = await session.scalar(select(Order.customer_id).where(Order.id == order_id))
@@ -186,7 +186,7 @@ async def get_refund(order_id: OrderId, sessions: SessionsDep, who: Viewer) -> R
     responses=DECISION_RESPONSES,
 )
 async def approve_refund(
-    order_id: OrderId,
+    order_id: OrderIdPath,
     services: ServicesDep,
     response: Response,
     body: DecisionRequest | None = None,
@@ -201,7 +201,7 @@ async def approve_refund(
     responses=DECISION_RESPONSES,
 )
 async def reject_refund(
-    order_id: OrderId,
+    order_id: OrderIdPath,
     services: ServicesDep,
     response: Response,
     body: DecisionRequest | None = None,

@@ -2,8 +2,9 @@
 with `skipping_api`, against a time-skipping server)."""
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,9 +14,9 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
-from inngest_temporal import Sessions
+from inngest_temporal import Sessions, create_engine, session_factory
 from settings import Settings
-from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.conftest import TEST_ENCRYPTION_KEY, migrate
 from tests.support import make_worker
 
 ADMIN_TOKEN = "staff-token-for-tests-only-0123456789abcdef"
@@ -103,3 +104,44 @@ async def app_with(api: Api, **overrides: Any) -> AsyncIterator[httpx.AsyncClien
         ) as http,
     ):
         yield http
+
+
+@asynccontextmanager
+async def running_api(
+    settings: Settings,
+    client: Client,
+    sessions: Sessions,
+    worker_client: Client | None = None,
+) -> AsyncIterator[Api]:
+    """The API on `client` (which may fail on purpose, or be lazy to a server that is down), with
+    a worker on `worker_client` when given."""
+
+    async def connect() -> Client:
+        return client
+
+    app = create_app(settings, connect=connect)
+    async with AsyncExitStack() as stack:
+        await stack.enter_async_context(app.router.lifespan_context(app))
+        if worker_client is not None:
+            await stack.enter_async_context(
+                make_worker(worker_client, sessions, settings.task_queue, settings=settings)
+            )
+        http = await stack.enter_async_context(
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        )
+        yield Api(http, app, client, sessions, settings)
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> str:
+    """A migrated SQLite database of the test's own, for events that must stay unrouted (the
+    session database's events are claimed by every later test's dispatcher)."""
+    return migrate(f"sqlite+aiosqlite:///{tmp_path / 'app.db'}")
+
+
+@pytest.fixture
+async def fresh_database(fresh_database_url: str) -> AsyncIterator[tuple[str, Sessions]]:
+    url = fresh_database_url
+    engine = create_engine(url)
+    yield url, session_factory(engine)
+    await engine.dispose()

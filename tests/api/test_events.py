@@ -1,8 +1,11 @@
 """The event API: fan-out, dedupe, all-or-nothing validation, event key, Inngest SDK."""
 
 import asyncio
+import base64
 import json
+import secrets
 import socket
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -13,8 +16,10 @@ from sqlalchemy import func, select
 
 from api.main import create_app
 from application import build_registry
+from inngest_temporal.keys import seeded_ids
 from inngest_temporal.store import StoredEvent
 from settings import Settings
+from tests.api.accounts import eventually
 from tests.api.conftest import Api, app_with
 from tests.support import unique
 
@@ -232,3 +237,44 @@ def test_event_json_round_trip_keeps_camel_case() -> None:
     dumped = event.to_json()
     assert dumped["data"]["crmProvider"] == "hubspot"
     assert json.loads(json.dumps(dumped))["data"]["userId"].startswith("user_")
+
+
+async def test_an_sdk_retry_with_the_same_id_seed_gets_the_same_ids_and_starts_nothing(
+    api: Api,
+) -> None:
+    """Inngest SDKs send `x-inngest-event-id-seed: <ms>,<base64 of 10 bytes>` and retry a failed
+    send with the same request: events without ids get the same ids again."""
+    seed = f"{int(time.time() * 1000)},{base64.b64encode(secrets.token_bytes(10)).decode()}"
+    events = [signup_event(), signup_event()]
+    headers = {"x-inngest-event-id-seed": seed}
+    first = await api.http.post("/e/any-key", json=events, headers=headers)
+    retry = await api.http.post("/e/any-key", json=events, headers=headers)
+    # 200, or 202 on a machine too slow to route within the request: stored either way.
+    assert {first.status_code, retry.status_code} <= {200, 202}, (first.text, retry.text)
+    ids = first.json()["ids"]
+    assert retry.json()["ids"] == ids == seeded_ids(seed, 2)
+    assert await count_events(api, ids) == 2
+
+    for event_id in ids:
+
+        async def routed(event_id: str = event_id) -> dict[str, Any] | None:
+            record: dict[str, Any] = (await api.http.get(f"/api/events/{event_id}")).json()
+            return record if record["routed"] else None
+
+        record = await eventually(routed)
+        assert record["runs"]
+        for run in record["runs"]:
+            handle = api.client.get_workflow_handle(run["workflowId"])
+            starts = [
+                e
+                async for e in handle.fetch_history_events()
+                if e.HasField("workflow_execution_started_event_attributes")
+            ]
+            assert len(starts) == 1, run
+
+    # A new send (a new seed) is new events.
+    other = f"{int(time.time() * 1000)},{base64.b64encode(secrets.token_bytes(10)).decode()}"
+    again = await api.http.post(
+        "/e/any-key", json=events, headers={"x-inngest-event-id-seed": other}
+    )
+    assert set(again.json()["ids"]).isdisjoint(ids)
