@@ -23,6 +23,10 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         # The API and every worker process write to the same file: WAL lets readers and one
         # writer proceed together, busy_timeout makes writers queue instead of failing.
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        # Every transaction takes the write lock when it begins. A transaction that read first
+        # and wrote later would otherwise fail at once ("database is locked", no waiting) when
+        # another connection wrote in between: SQLite cannot upgrade a stale read snapshot.
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
         return engine
     return _create_async_engine(
         url, **{"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True, **options}
@@ -30,12 +34,18 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own implicit BEGIN (deferred) is turned off: `_begin_immediate` begins.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def session_factory(engine: AsyncEngine) -> Sessions:

@@ -51,27 +51,31 @@ class SubscriptionResponse(CamelModel):
 async def create_subscription(
     body: SubscriptionRequest, services: ServicesDep, stripe_client: StripeDep, who: CurrentUser
 ) -> SubscriptionResponse:
-    async with services.change() as change:
-        records = SubscriptionRecords(change.session)
-        user = await change.session.get(User, who.id)
+    async with services.sessions() as session:
+        user = await session.get(User, who.id)
         if user is None:
             raise NotFound("the signed-in account no longer exists")
-        previous = await records.of_user(user.id)
-        current = live(previous)
-        if current is not None:
-            raise Conflict(
-                f"user {user.id} already has a {current.status} {current.plan} subscription "
-                f"({current.id})"
-            )
-        # Earlier (ended) subscriptions make a new attempt: a retry of this request reuses its
-        # keys, a later re-subscription gets fresh ones.
-        attempt = len(previous)
-        if stripe_client is None:
-            row = await _subscribe_locally(records, user, body.plan, attempt)
-        else:
-            row = await _subscribe_with_stripe(
-                records, stripe_client, services.settings, user, body.plan, attempt, previous
-            )
+        previous = await SubscriptionRecords(session).of_user(user.id)
+    current = live(previous)
+    if current is not None:
+        raise Conflict(
+            f"user {user.id} already has a {current.status} {current.plan} subscription "
+            f"({current.id})"
+        )
+    # Earlier (ended) subscriptions make a new attempt: a retry of this request reuses its keys,
+    # a later re-subscription gets fresh ones.
+    attempt = len(previous)
+    if stripe_client is None:
+        new = NewSubscription(
+            id=f"sub_local_{user.id}_{attempt}", user_id=user.id, plan=body.plan, status="active"
+        )
+    else:
+        # Outside any transaction: the database is not held while Stripe answers.
+        new = await _create_with_stripe(
+            stripe_client, services.settings, user, body.plan, attempt, previous
+        )
+    async with services.change() as change:
+        row = await SubscriptionRecords(change.session).record(new)
         # Paid (or trialing) already: announced now, with the subscription's own event id, so
         # Stripe's webhook saying the same later stores nothing twice. A checkout that waits
         # for payment (`incomplete`) is announced by the webhook once it is paid.
@@ -87,24 +91,14 @@ async def create_subscription(
     )
 
 
-async def _subscribe_locally(
-    records: SubscriptionRecords, user: User, plan: str, attempt: int
-) -> Subscription:
-    subscription_id = f"sub_local_{user.id}_{attempt}"
-    return await records.record(
-        NewSubscription(id=subscription_id, user_id=user.id, plan=plan, status="active")
-    )
-
-
-async def _subscribe_with_stripe(
-    records: SubscriptionRecords,
+async def _create_with_stripe(
     client: StripeClient,
     settings: Settings,
     user: User,
     plan: str,
     attempt: int,
     previous: list[Subscription],
-) -> Subscription:
+) -> NewSubscription:
     price = settings.stripe_price_pro if plan == "pro" else settings.stripe_price_enterprise
     customer_id = next((s.stripe_customer_id for s in previous if s.stripe_customer_id), None)
     try:
@@ -129,12 +123,10 @@ async def _subscribe_with_stripe(
         raise Unavailable(f"Stripe is unreachable, nothing was created: {err}") from err
     except stripe.StripeError as err:
         raise BadGateway(f"Stripe refused the subscription: {err.user_message or err}") from err
-    return await records.record(
-        NewSubscription(
-            id=subscription.id,
-            user_id=user.id,
-            plan=plan,
-            status=subscription.status,
-            stripe_customer_id=customer_id,
-        )
+    return NewSubscription(
+        id=subscription.id,
+        user_id=user.id,
+        plan=plan,
+        status=subscription.status,
+        stripe_customer_id=customer_id,
     )
