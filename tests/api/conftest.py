@@ -2,7 +2,7 @@
 with `skipping_api`, against a time-skipping server)."""
 
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AsyncExitStack, asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,30 +44,14 @@ def api_settings(database_url: str, task_queue: str) -> Settings:
     )
 
 
-@asynccontextmanager
-async def serving(
+def serving(
     client: Client,
     sessions: Sessions,
     settings: Settings,
     fakes: Sequence[Callable[..., Any]] = (),
-) -> AsyncIterator[Api]:
+) -> AbstractAsyncContextManager[Api]:
     """The app on `client`'s server, and a worker with the real activities (except `fakes`)."""
-
-    async def connect() -> Client:
-        return client
-
-    app = create_app(settings, connect=connect)
-    worker = make_worker(
-        client, sessions, settings.task_queue, settings=settings, fakes=list(fakes)
-    )
-    async with (
-        app.router.lifespan_context(app),
-        worker,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver"
-        ) as http,
-    ):
-        yield Api(http, app, client, sessions, settings)
+    return running_api(settings, client, sessions, worker_client=client, fakes=fakes)
 
 
 @pytest.fixture
@@ -112,9 +96,10 @@ async def running_api(
     client: Client,
     sessions: Sessions,
     worker_client: Client | None = None,
+    fakes: Sequence[Callable[..., Any]] = (),
 ) -> AsyncIterator[Api]:
     """The API on `client` (which may fail on purpose, or be lazy to a server that is down), with
-    a worker on `worker_client` when given."""
+    a worker on `worker_client` when given (its activities the real ones, except `fakes`)."""
 
     async def connect() -> Client:
         return client
@@ -124,7 +109,13 @@ async def running_api(
         await stack.enter_async_context(app.router.lifespan_context(app))
         if worker_client is not None:
             await stack.enter_async_context(
-                make_worker(worker_client, sessions, settings.task_queue, settings=settings)
+                make_worker(
+                    worker_client,
+                    sessions,
+                    settings.task_queue,
+                    settings=settings,
+                    fakes=list(fakes),
+                )
             )
         http = await stack.enter_async_context(
             httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
