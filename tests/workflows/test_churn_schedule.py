@@ -22,7 +22,6 @@ from db.models import OutboxMessage, User
 from inngest_temporal import Sessions
 from tests.support import unique
 from tests.worker_processes import worker_processes
-from workflows.daily_churn_report import DailyChurnReportWorkflow
 
 SCHEDULE_ID = "cron-daily-churn-report"
 TIME_ZONE = "America/New_York"
@@ -104,9 +103,7 @@ async def test_two_workers_leave_one_schedule_whose_run_posts_the_report(
         assert (next_run.hour, next_run.minute) == (9, 0)
 
         workflow_id = await triggered_run(handle)
-        report = await client.get_workflow_handle_for(
-            DailyChurnReportWorkflow.run, workflow_id
-        ).result()
+        report = await client.get_workflow_handle(workflow_id, result_type=ChurnReport).result()
 
     assert isinstance(report, ChurnReport)
     assert user_id in [u.user_id for u in report.users]
