@@ -191,11 +191,14 @@ class GateWorkflow:
             ]
 
     def _next_expiry(self) -> timedelta | None:
+        """With runs waiting, when the oldest grant leaves the window (room for the next run);
+        without, when the newest does (one timer per burst, then the gate can go idle)."""
         if self.state.period_seconds is None or not self.state.grants:
             return None
-        expiry = min(
+        expiries = [
             g.at + (self._window() if g.confirmed else UNCONFIRMED_GRANT) for g in self.state.grants
-        )
+        ]
+        expiry = min(expiries) if self.state.queue else max(expiries)
         return max(expiry - workflow.now(), timedelta(milliseconds=1))
 
     def _window(self) -> timedelta:
