@@ -176,17 +176,21 @@ class Dispatcher:
 
     async def _claim(self) -> list[StoredEvent]:
         now = utcnow()
-        async with self._sessions() as session, session.begin():
-            due = (
-                select(StoredEvent.id)
-                .where(
-                    StoredEvent.routed_at.is_(None),
-                    or_(StoredEvent.lease_until.is_(None), StoredEvent.lease_until < now),
-                    or_(StoredEvent.next_attempt_at.is_(None), StoredEvent.next_attempt_at <= now),
-                )
-                .order_by(StoredEvent.received_at)
-                .limit(self._batch_size)
+        due = (
+            select(StoredEvent.id)
+            .where(
+                StoredEvent.routed_at.is_(None),
+                or_(StoredEvent.lease_until.is_(None), StoredEvent.lease_until < now),
+                or_(StoredEvent.next_attempt_at.is_(None), StoredEvent.next_attempt_at <= now),
             )
+            .order_by(StoredEvent.received_at)
+            .limit(self._batch_size)
+        )
+        # Most passes find nothing: a read answers that, without a write (and its commit).
+        async with self._sessions() as session:
+            if await session.scalar(due.limit(1)) is None:
+                return []
+        async with self._sessions() as session, session.begin():
             if is_postgresql(session):
                 due = due.with_for_update(skip_locked=True)
             claimed = await session.scalars(
