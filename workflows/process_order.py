@@ -32,9 +32,10 @@ with workflow.unsafe.imports_passed_through():
 # Providers can take 30-60 s; a silent worker is noticed by its missing heartbeats much sooner.
 FULFILLMENT_TIMEOUT = timedelta(minutes=3)
 FULFILLMENT_HEARTBEAT = timedelta(seconds=20)
-# After an ambiguous answer: ask again after 5 minutes, then 10, 20, ... at most hourly, for a day.
+# After an ambiguous answer: ask again after 5 minutes, then 10, 20, ... at most every four hours
+# (a provider that is down is not hammered), for a day.
 ASK_AGAIN_FIRST = timedelta(minutes=5)
-ASK_AGAIN_AT_MOST = timedelta(hours=1)
+ASK_AGAIN_AT_MOST = timedelta(hours=4)
 KEEP_ASKING_FOR = timedelta(days=1)
 # Runs started before these changes replay as they ran (workflow.patched).
 ASKS_AGAIN = "fulfillment-asks-again"

@@ -28,7 +28,7 @@ from api.main import create_app
 from settings import Settings
 
 # Per operation and mode (valid, invalid); FUZZ_EXAMPLES=200 for a deeper run by hand.
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
 CHECKS = [not_a_server_error, response_schema_conformance]
 # Staff endpoints take the (development) admin token, so requests reach past the key check.
 STAFF = {"Authorization": f"Bearer {Settings().admin_token}"}
