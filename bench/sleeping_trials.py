@@ -20,7 +20,8 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
 from application import build_registry
-from bench.stack import Stack, rss_bytes, running_stack
+from bench.processes import rss_bytes
+from bench.stack import Stack, running_stack
 from db.models import User
 from events.users import TrialStarted, TrialStartedData
 from inngest_temporal import create_engine, session_factory
