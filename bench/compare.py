@@ -99,7 +99,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--raw-trial",
         choices=["child", "activity"],
-        default="child",
+        default="activity",
         help="how the raw provisioning run starts the trial (see bench/raw/__init__.py)",
     )
     parser.add_argument(

@@ -16,13 +16,15 @@ from temporalio.client import Client
 COUNTED = (
     ("workflow tasks", EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
     ("activity tasks", EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
-    ("local activities", EventType.EVENT_TYPE_MARKER_RECORDED),
+    ("local activities", EventType.EVENT_TYPE_MARKER_RECORDED),  # of core_local_activity
+    ("patch markers", EventType.EVENT_TYPE_MARKER_RECORDED),  # of workflow.patched
     ("timers", EventType.EVENT_TYPE_TIMER_STARTED),
     ("signals in", EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED),
     ("signals out", EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED),
     ("updates", EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED),
     ("children", EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED),
 )
+PATCH_MARKER = "core_patch"
 CLOSED = {
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED,
     EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED,
@@ -51,9 +53,13 @@ def shape(events: list[HistoryEvent]) -> RunShape:
     counts: Counter[str] = Counter()
     phases: defaultdict[str, float] = defaultdict(float)
     for e in events:
-        for label, event_type in COUNTED:
-            if e.event_type == event_type:
-                counts[label] += 1
+        if e.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            patch = e.marker_recorded_event_attributes.marker_name == PATCH_MARKER
+            counts["patch markers" if patch else "local activities"] += 1
+        else:
+            for label, event_type in COUNTED:
+                if e.event_type == event_type:
+                    counts[label] += 1
         if e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED:
             scheduled = by_id[e.workflow_task_started_event_attributes.scheduled_event_id]
             phases["workflow task queued"] += _ms(e) - _ms(scheduled)

@@ -17,6 +17,7 @@ from bench.stack import Stack, running_stack
 from inngest_temporal.codec import ENCODING
 
 GATE_TYPE = "admission-gate"
+IDLE_SECONDS = 3.0
 SAMPLE_PER_TYPE = 40  # histories read per sleeping/finishing type other than provision-account
 
 
@@ -42,6 +43,7 @@ class Measured:
     types: list[TypeSummary]
     failed: dict[str, int]
     encrypted: bool | None  # payloads seen encrypted in a history (None: not checked)
+    idle_cores: dict[str, float]  # by process, with nothing to do (after the warm-up drained)
 
 
 async def _encrypted(stack: Stack, workflow_id: str) -> bool:
@@ -66,6 +68,13 @@ async def _types(stack: Stack, signups: int) -> list[TypeSummary]:
     return summaries
 
 
+async def idle_cores(stack: Stack, seconds: float = IDLE_SECONDS) -> dict[str, float]:
+    """What each process costs doing nothing (polling loops, timers): part of every CPU figure."""
+    before = stack.cpu()
+    await asyncio.sleep(seconds)
+    return {name: (used - before[name]) / seconds for name, used in stack.cpu().items()}
+
+
 async def measure(rendition: Rendition, signups: int, warmup: int, rate: float) -> Measured:
     async with running_stack(
         rendition.env,
@@ -77,6 +86,7 @@ async def measure(rendition: Rendition, signups: int, warmup: int, rate: float) 
         if warmup:
             await drive(stack.api_url, warmup, rate, f"warm-{tag}")
             await wait_drained(stack, warmup)
+        idle = await idle_cores(stack)
         cpu_before, busy_before = stack.cpu(), machine_busy_seconds()
         load_before = os.getloadavg()[0]
         began = asyncio.get_running_loop().time()
@@ -105,4 +115,5 @@ async def measure(rendition: Rendition, signups: int, warmup: int, rate: float) 
         types,
         failed,
         encrypted,
+        idle,
     )

@@ -111,7 +111,7 @@ def _print_types(results: dict[str, list[Measured]], names: list[str]) -> None:
     print("\nruns per signup and what one run takes (history events; tasks, markers, messages)")
     short = {"workflow tasks": "wft", "activity tasks": "act", "local activities": "local"}
     short |= {"signals in": "sig-in", "signals out": "sig-out", "updates": "upd"}
-    short |= {"timers": "timers", "children": "child"}
+    short |= {"timers": "timers", "children": "child", "patch markers": "patch"}
     for n in names:
         m = results[n][0]
         signups = m.signups + m.warmup
@@ -135,10 +135,12 @@ def _print_conditions(results: dict[str, list[Measured]], names: list[str]) -> N
             failures = sum(m.driven.failures.values())
             cpu = ", ".join(f"{p} {s:.1f}" for p, s in m.cpu_seconds.items())
             encrypted = {None: "not checked", True: "yes", False: "no"}[m.encrypted]
+            idle = ", ".join(f"{p} {c * 1000:.0f}" for p, c in m.idle_cores.items() if p != "bench")
             print(
                 f"  {n}: {m.wall_seconds:.0f}s from first signup to drained; load average "
                 f"{m.load_average[0]:.2f} -> {m.load_average[1]:.2f}; other processes used "
                 f"{m.other_cpu_seconds / m.wall_seconds:.2f} cores meanwhile; CPU s: {cpu}; "
                 f"failed requests {failures} {m.driven.failures or ''}; runs not completed "
-                f"{m.failed or 0}; payloads encrypted: {encrypted}"
+                f"{m.failed or 0}; payloads encrypted: {encrypted}; "
+                f"idle CPU ms/s: {idle}"
             )

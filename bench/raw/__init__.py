@@ -8,7 +8,9 @@ Two modes (RAW_MODE): `naive` runs every step as an ordinary activity; `split` r
 whose activity carries the project's `@local_activity` mark as local activities, the others as
 ordinary ones, the same split the project makes.
 
-The trial (RAW_TRIAL): `child` (default) starts manage-trial-workflow as an abandoned child
-workflow of provision-account, what a Temporal user writes to start an independent run from a
-workflow; `activity` starts it from an activity with the client, as the project's send_event
-step does (local in split mode, like the project's)."""
+The trial (RAW_TRIAL): `activity` (default) starts manage-trial-workflow from an activity holding
+the client, what a Temporal user writes to start a run that lives on its own (14 days) from a
+short one, and what the project's start-trial step does (local in split mode, like the project's,
+so the step ids and the local/ordinary split stay the same on both sides); `child` starts it as an
+abandoned child workflow instead, the other common way, which costs the provisioning run a second
+workflow task (it waits for ChildWorkflowExecutionStarted)."""

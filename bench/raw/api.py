@@ -89,7 +89,7 @@ async def signup(body: SignupRequest, request: Request) -> SignupResponse:
         plan=body.plan,
         crm_provider=body.crm_provider or "default",
         split=os.environ.get("RAW_MODE", "naive") == "split",
-        trial=cast(TrialStart, os.environ.get("RAW_TRIAL", "child")),
+        trial=cast(TrialStart, os.environ.get("RAW_TRIAL", "activity")),
     )
     await asyncio.gather(
         *(

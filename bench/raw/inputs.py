@@ -16,7 +16,7 @@ class SignupInput(BaseModel):
     plan: str
     crm_provider: str = "default"
     split: bool = False
-    trial: TrialStart = "child"
+    trial: TrialStart = "activity"
 
 
 class TrialInput(BaseModel):
