@@ -17,7 +17,7 @@ from bench.stack import Stack, running_stack
 from inngest_temporal.codec import ENCODING
 
 GATE_TYPE = "admission-gate"
-IDLE_SECONDS = 3.0
+IDLE_SECONDS = 5.0
 SAMPLE_PER_TYPE = 40  # histories read per sleeping/finishing type other than provision-account
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import insert
 
 from application import build_registry
-from bench.asleep import wait_all_asleep
+from bench.asleep import wait_all_asleep, workflow_backlog
 from bench.processes import rss_bytes
 from bench.stack import Stack, running_stack
 from db.models import User
@@ -70,16 +70,20 @@ class Progress:
         self.peak_worker_rss = 0.0
 
     async def report_forever(self) -> None:
-        print(f"{'s':>6}{'started':>10}{'starts/s':>10}  " + "  ".join(snapshot(self.stack)))
+        head = f"{'s':>6}{'started':>10}{'starts/s':>10}{'backlog':>9}  "
+        print(head + "  ".join(snapshot(self.stack)))
         last_t, last_n = self.began, 0
         while True:
             await asyncio.sleep(self.every)
             now, n = time.monotonic(), self.started
             figures = snapshot(self.stack)
+            # Workflow tasks not yet taken by the worker: started runs not yet at their timer.
+            backlog = await workflow_backlog(self.stack.client, self.stack.task_queue)
             self.peak_worker_rss = max(self.peak_worker_rss, figures["worker RSS MiB"])
             cells = "  ".join(f"{v:>{len(k)}.1f}" for k, v in figures.items())
             rate = (n - last_n) / (now - last_t)
-            print(f"{now - self.began:6.0f}{n:10d}{rate:10.0f}  {cells}", flush=True)
+            line = f"{now - self.began:6.0f}{n:10d}{rate:10.0f}{backlog:9d}  {cells}"
+            print(line, flush=True)
             last_t, last_n = now, n
 
 
