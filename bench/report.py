@@ -9,11 +9,12 @@ from bench.drive import percentile
 from bench.histories import COUNTED
 from bench.measure import Measured
 
+# (numerator, denominator, column heading)
 RATIOS = (
-    ("project", "raw-naive"),
-    ("project", "raw-split"),
-    ("project+key", "project"),
-    ("raw-split+key", "raw-split"),
+    ("project", "raw-naive", "proj/naive"),
+    ("project", "raw-split", "proj/split"),
+    ("project+key", "project", "key cost proj"),
+    ("raw-split+key", "raw-split", "key cost split"),
 )
 
 Figure = Callable[[list[Measured]], float]
@@ -78,14 +79,16 @@ def _row(label: str, values: list[float], width: int) -> str:
 
 def print_report(results: dict[str, list[Measured]], args: argparse.Namespace) -> None:
     names = [n for n, ms in results.items() if ms]
-    ratios = [(a, b) for a, b in RATIOS if a in results and b in results]
-    width = 14
-    head = [*names, *(f"{a}/{b}"[: width - 1] for a, b in ratios)]
+    ratios = [(a, b, h) for a, b, h in RATIOS if a in results and b in results]
+    width = 15
+    head = [*names, *(h for _, _, h in ratios)]
     print(f"\nper signup ({args.n} signups at {args.rate}/s per rendition, x{args.rounds})")
+    if ratios:
+        print("ratios: " + "; ".join(f"{h} = {a} / {b}" for a, b, h in ratios))
     print(f"{'':28}" + "".join(f"{h:>{width}}" for h in head))
     for label, figure in ROWS:
         values = {n: figure(results[n]) for n in names}
-        shown = [values[n] for n in names] + [_ratio(values[a], values[b]) for a, b in ratios]
+        shown = [values[n] for n in names] + [_ratio(values[a], values[b]) for a, b, _ in ratios]
         print(_row(label, shown, width))
     _print_provision_breakdown(results, names, width)
     _print_types(results, names)
