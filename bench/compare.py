@@ -54,6 +54,10 @@ def renditions(args: argparse.Namespace) -> list[Rendition]:
         "project": Rendition("project", None, PROJECT_API, overrides),
         "raw-naive": Rendition("raw-naive", RAW_WORKER, RAW_API, {"RAW_MODE": "naive", **trial}),
         "raw-split": Rendition("raw-split", RAW_WORKER, RAW_API, {"RAW_MODE": "split", **trial}),
+        # The trial as a child workflow whatever --raw-trial says, to see what that choice costs.
+        "raw-split-child": Rendition(
+            "raw-split-child", RAW_WORKER, RAW_API, {"RAW_MODE": "split", "RAW_TRIAL": "child"}
+        ),
         "project+key": Rendition("project+key", None, PROJECT_API, {**overrides, **key}),
         "raw-split+key": Rendition(
             "raw-split+key", RAW_WORKER, RAW_API, {"RAW_MODE": "split", **trial, **key}
@@ -94,7 +98,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--n", type=int, default=120, help="measured signups per rendition")
     parser.add_argument("--rate", type=float, default=2.0, help="signups per second")
     parser.add_argument("--warmup", type=int, default=10, help="signups before measuring")
-    parser.add_argument("--order", default="project,raw-naive,raw-split")
+    parser.add_argument(
+        "--order",
+        default="project,raw-naive,raw-split",
+        help="renditions, comma-separated: project, raw-naive, raw-split, raw-split-child",
+    )
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument(
         "--raw-trial",
