@@ -141,11 +141,14 @@ def _print_conditions(results: dict[str, list[Measured]], names: list[str]) -> N
             cpu = ", ".join(f"{p} {s:.1f}" for p, s in m.cpu_seconds.items())
             encrypted = {None: "not checked", True: "yes", False: "no"}[m.encrypted]
             idle = ", ".join(f"{p} {c * 1000:.0f}" for p, c in m.idle_cores.items() if p != "bench")
+            others = max(m.other_cpu_seconds, 0.0) / m.wall_seconds  # ticks can round below 0
+            alone = [m]
             print(
                 f"  {n}: {m.wall_seconds:.0f}s from first signup to drained; load average "
                 f"{m.load_average[0]:.2f} -> {m.load_average[1]:.2f}; other processes used "
-                f"{m.other_cpu_seconds / m.wall_seconds:.2f} cores meanwhile; CPU s: {cpu}; "
+                f"{others:.2f} cores meanwhile; CPU s: {cpu}; "
                 f"failed requests {failures} {m.driven.failures or ''}; runs not completed "
                 f"{m.failed or 0}; payloads encrypted: {encrypted}; "
-                f"idle CPU ms/s: {idle}"
+                f"idle CPU ms/s: {idle}\n    this run alone: "
+                + ", ".join(f"{label.strip()} {figure(alone):.1f}" for label, figure in ROWS[:8])
             )
