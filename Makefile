@@ -56,8 +56,11 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy .
 
+# The project against hand-written Temporal (bench/raw/), side by side in one run (issue 11).
+# BENCH_ARGS, e.g. "--n 200 --rate 3 --with-encryption-too" (see python -m bench.compare -h).
+BENCH_ARGS ?=
 bench: install
-	$(PY) -m bench.ingest
+	$(PY) -m bench.compare $(BENCH_ARGS)
 
 clean:
 	rm -rf .data
