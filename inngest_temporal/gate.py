@@ -12,7 +12,7 @@ gate refuses new arrivals, which retry with backoff, so the gate's state (and ev
 continue-as-new payload) stays small however many runs wait."""
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from temporalio import workflow
 
@@ -41,6 +41,8 @@ class GateWorkflow:
     def __init__(self, state: GateState) -> None:
         self.state = state
         self.changed = False
+        self._alarm: datetime | None = None  # the earliest alarm set and not rung yet
+        self._ringing: set[asyncio.Future[None]] = set()
 
     @workflow.update
     def acquire(self, request: Acquire) -> Grant:
@@ -90,38 +92,55 @@ class GateWorkflow:
     @workflow.run
     async def run(self, state: GateState) -> None:
         next_probe = workflow.now() + self._probe_interval
+        idle_since: datetime | None = None
         while True:
             # Cleared before granting, not after: `_grant` awaits its signals, and an acquire or
             # release arriving meanwhile must still wake the wait below.
             self.changed = False
-            if self.state.holders and workflow.now() >= next_probe:
+            now = workflow.now()
+            if self.state.holders and now >= next_probe:
                 await self._forget_gone_holders()
                 next_probe = workflow.now() + self._probe_interval
             self._forget_old_grants()
             await self._grant()
-            if not self.state.queue and not self.state.holders and not self.state.grants:
+            wakes = [self._next_expiry()]
+            if self.state.queue or self.state.holders or self.state.grants:
+                idle_since = None
+            else:
                 # Idle: linger a while for the next run (starting a gate costs more than
                 # keeping it), then end, so a gate of a quiet key leaves nothing behind.
-                try:
-                    await workflow.wait_condition(lambda: self.changed, timeout=IDLE_LINGER)
-                    continue
-                except TimeoutError:
+                idle_since = idle_since or now
+                if now - idle_since >= IDLE_LINGER:
                     await workflow.wait_condition(workflow.all_handlers_finished)
                     return
+                wakes.append(idle_since + IDLE_LINGER)
             if (
                 workflow.info().is_continue_as_new_suggested()
                 or workflow.info().get_current_history_length() > MAX_HISTORY
             ):
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self.state)
-            wake = [self._next_expiry()]
             if self.state.holders:
-                wake.append(max(next_probe - workflow.now(), timedelta(milliseconds=1)))
-            timeout = min((t for t in wake if t is not None), default=None)
-            try:
-                await workflow.wait_condition(lambda: self.changed, timeout=timeout)
-            except TimeoutError:
-                pass
+                wakes.append(next_probe)
+            self._wake_at(min((t for t in wakes if t is not None), default=None))
+            await workflow.wait_condition(lambda: self.changed)
+
+    def _wake_at(self, moment: datetime | None) -> None:
+        """Makes sure the gate wakes by `moment`. An alarm already set for then or earlier is
+        kept (it wakes the loop, which sets the next); alarms are never cancelled, only left to
+        ring: a timer per wait that a message then cancels would add two events to every task."""
+        if moment is None or (self._alarm is not None and self._alarm <= moment):
+            return
+        self._alarm = moment
+        alarm = asyncio.ensure_future(self._ring(moment))
+        self._ringing.add(alarm)
+        alarm.add_done_callback(self._ringing.discard)
+
+    async def _ring(self, moment: datetime) -> None:
+        await workflow.sleep(max(moment - workflow.now(), timedelta(milliseconds=1)))
+        if self._alarm == moment:
+            self._alarm = None
+        self.changed = True
 
     @property
     def _probe_interval(self) -> timedelta:
@@ -190,16 +209,15 @@ class GateWorkflow:
                 if g.at > horizon or (not g.confirmed and g.at > unconfirmed_horizon)
             ]
 
-    def _next_expiry(self) -> timedelta | None:
+    def _next_expiry(self) -> datetime | None:
         """With runs waiting, when the oldest grant leaves the window (room for the next run);
-        without, when the newest does (one timer per burst, then the gate can go idle)."""
+        without, when the newest does (one alarm per burst, then the gate can go idle)."""
         if self.state.period_seconds is None or not self.state.grants:
             return None
         expiries = [
             g.at + (self._window() if g.confirmed else UNCONFIRMED_GRANT) for g in self.state.grants
         ]
-        expiry = min(expiries) if self.state.queue else max(expiries)
-        return max(expiry - workflow.now(), timedelta(milliseconds=1))
+        return min(expiries) if self.state.queue else max(expiries)
 
     def _window(self) -> timedelta:
         """How long a throttle grant counts. A granted run reaches its first step tens of ms later,
