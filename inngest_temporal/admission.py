@@ -1,10 +1,10 @@
-"""Admission: a run of a throttled or concurrency-limited function asks its gate (a workflow, see
-gate.py) for a permit before its first step. The asking is a local activity doing one
-update-with-start: it creates the gate if needed and, when the gate has room, brings the permit
-back in the same round trip."""
+"""Admission by gate workflows (gate.py), as runs admitted before permits moved to the database
+(permits.py) still ask it: such a run asks its gate for a permit before its first step, with a
+local activity doing one update-with-start. Kept while such runs may be in flight (their
+histories replay through it); see `Pipeline._permit_requests`."""
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel
 from temporalio import activity
@@ -12,18 +12,10 @@ from temporalio.client import Client, WithStartWorkflowOperation, WorkflowExecut
 from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.service import RPCError, RPCStatusCode
 
+from inngest_temporal.permits import Holder, PermitRequest
 from inngest_temporal.registry import Registry
 
 GATE_WORKFLOW = "admission-gate"
-GRANTED_SIGNAL = "gate-granted"
-
-
-class Holder(BaseModel):
-    """A run: its run id too, so a reset run (same workflow id, new run) is a new holder and the
-    old one's permit can be found gone."""
-
-    workflow_id: str
-    run_id: str
 
 
 class Acquire(BaseModel):
@@ -56,19 +48,6 @@ class GateState(BaseModel):
     # How often the gate checks its holders are still running (the longest a gone run's permit
     # is held).
     probe_seconds: float = 30.0
-
-
-class PermitRequest(BaseModel):
-    task_queue: str
-    function_id: str
-    kind: Literal["throttle", "concurrency"]
-    key: str
-    holder: Holder
-
-    @property
-    def gate_id(self) -> str:
-        # Per task queue: a gate lives where the workers that serve its function poll.
-        return f"gate/{self.task_queue}/{self.function_id}/{self.kind}/{self.key}"
 
 
 class GateActivities:

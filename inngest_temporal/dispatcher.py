@@ -67,6 +67,11 @@ class Dispatcher:
         # "stored, not routed yet" at once and leave the rest to the loop.
         self._unreachable_until = _LONG_AGO
 
+    @property
+    def sessions(self) -> Sessions:
+        """The database of the log (admission permits live there too)."""
+        return self._sessions
+
     async def store(self, session: AsyncSession, events: list[Event]) -> Accepted:
         """Adds the events to the log in the caller's transaction, claimed for routing by this
         process (so other dispatchers leave them alone while the caller routes them)."""

@@ -1,5 +1,7 @@
 """A durable admission gate: one workflow per (function, kind, key) that admits runs in arrival
 order. Because the gate is a single workflow, its limit holds across any number of workers.
+Runs now take their permits from the database (permits.py); the gates serve the runs admitted
+by them before that, until none is left in flight.
 
 - concurrency: at most `limit` holders at once; a holder keeps its permit until it releases it,
   or until the gate finds the run gone (terminated, timed out, reset): it checks its holders every
@@ -19,14 +21,13 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from inngest_temporal.admission import (
         GATE_WORKFLOW,
-        GRANTED_SIGNAL,
         Acquire,
         Admission,
         GateActivities,
         GateState,
         Grant,
-        Holder,
     )
+    from inngest_temporal.permits import GRANTED_SIGNAL, Holder
 
 MAX_HISTORY = 5_000
 MAX_QUEUE = 2_000

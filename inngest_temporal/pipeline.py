@@ -11,9 +11,15 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ApplicationError, FailureError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from inngest_temporal.admission import GRANTED_SIGNAL, GateActivities, Holder, PermitRequest
+    from inngest_temporal.admission import GateActivities
     from inngest_temporal.events import Event, FailureDetail, FunctionFailed, FunctionFailedData
     from inngest_temporal.function import Concurrency, FunctionSpec, Throttle, lookup
+    from inngest_temporal.permits import (
+        GRANTED_SIGNAL,
+        Holder,
+        PermitActivities,
+        PermitRequest,
+    )
     from inngest_temporal.router import EVENT_SIGNAL
     from inngest_temporal.steps import Steps
 
@@ -60,26 +66,16 @@ class Pipeline:
         has_id = isinstance(event, Event) and event.id
         self.trigger_id = event.id if has_id else info.workflow_id
         self.step.retry_policy = self.spec.retry_policy(workflow.random().random())
-        held: list[str] = []
+        held: list[PermitRequest] = []  # concurrency permits taken from the database
+        gated: list[str] = []  # concurrency permits from gates (runs admitted before them)
         try:
-            for request in self._permit_requests(event):
-                grant = await workflow.execute_local_activity_method(
-                    GateActivities.request_permit,
-                    request,
-                    start_to_close_timeout=timedelta(seconds=30),
-                    retry_policy=PERMIT_RETRY,
-                    summary=f"admission ({request.kind})",
-                )
+            for request, in_database in self._permit_requests(event):
+                if not in_database:
+                    await self._ask_gate(request, gated)
+                    continue
                 if request.kind == "concurrency":
-                    held.append(request.gate_id)
-                if not grant.granted:
-                    await workflow.wait_condition(self._granted_to(request.gate_id))
-                elif request.kind == "throttle":
-                    # Sent with this task's commands, not awaited: no extra round trip.
-                    gate = workflow.get_external_workflow_handle(request.gate_id)
-                    self._confirmations.append(
-                        asyncio.ensure_future(gate.signal("admitted", request.holder))
-                    )
+                    held.append(request)  # before waiting: a run cancelled in line leaves it
+                await self._take_permit(request)
             return await body(self, event)
         except FailureError as err:
             if not is_cancelled_exception(err) and self.spec.reports_failures:
@@ -88,18 +84,83 @@ class Pipeline:
         except GeneratorExit:
             # Evicted from the worker's cache, not ended: it resumes elsewhere.
             held.clear()
+            gated.clear()
             self._confirmations.clear()
             raise
         finally:
+            for request in held:
+                try:
+                    await self._permit_activity(
+                        PermitActivities.give_back, request, "admission: return"
+                    )
+                except FailureError:
+                    workflow.logger.warning("could not return %s; gone runs' are", request.gate_id)
             # A confirmation still on its way is waited for (a run that ended in the task that
             # got its permit): a lost one would keep its grant in the throttle's window.
             await asyncio.gather(*self._confirmations, return_exceptions=True)
-            holder = self._holder() if held else None
-            for gate_id in held:
+            holder = self._holder() if gated else None
+            for gate_id in gated:
                 try:
                     await workflow.get_external_workflow_handle(gate_id).signal("release", holder)
                 except FailureError:
                     workflow.logger.warning("could not release %s; its probe will", gate_id)
+
+    async def _take_permit(self, request: PermitRequest) -> None:
+        """A throttle's slot (sleeping until it comes), or a concurrency permit (waiting in line
+        for the signal that hands it over, and looking again now and then in case it was lost)."""
+        permit = await self._permit_activity(PermitActivities.take, request, "admission")
+        if request.kind == "throttle":
+            while permit.wait_seconds > 0:
+                assert permit.slot is not None
+                await workflow.sleep(timedelta(seconds=permit.wait_seconds), summary="throttled")
+                if workflow.now() - permit.slot <= timedelta(seconds=permit.margin_seconds):
+                    return
+                # Woken later than its slot allows (a busy worker): the next free slot instead.
+                permit = await self._permit_activity(PermitActivities.take, request, "admission")
+            return
+        while not permit.granted:
+            try:
+                await workflow.wait_condition(
+                    self._granted_to(request.gate_id), timeout=permit.recheck_seconds
+                )
+                return
+            except TimeoutError:
+                permit = await self._permit_activity(
+                    PermitActivities.check, request, "admission: in line"
+                )
+
+    async def _permit_activity(
+        self,
+        activity: Callable[[PermitActivities, PermitRequest], Awaitable[Any]],
+        request: PermitRequest,
+        what: str,
+    ) -> Any:
+        return await workflow.execute_local_activity_method(
+            activity,
+            request,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PERMIT_RETRY,
+            summary=f"{what} ({request.kind})",
+        )
+
+    async def _ask_gate(self, request: PermitRequest, gated: list[str]) -> None:
+        grant = await workflow.execute_local_activity_method(
+            GateActivities.request_permit,
+            request,
+            start_to_close_timeout=timedelta(seconds=30),
+            retry_policy=PERMIT_RETRY,
+            summary=f"admission ({request.kind})",
+        )
+        if request.kind == "concurrency":
+            gated.append(request.gate_id)
+        if not grant.granted:
+            await workflow.wait_condition(self._granted_to(request.gate_id))
+        elif request.kind == "throttle":
+            # Sent with this task's commands, not awaited: no extra round trip.
+            gate = workflow.get_external_workflow_handle(request.gate_id)
+            self._confirmations.append(
+                asyncio.ensure_future(gate.signal("admitted", request.holder))
+            )
 
     async def _report_failure(self, event: Any, err: FailureError) -> None:
         """Runs the failure handler, then sends `inngest/function.failed` for any listener."""
@@ -127,23 +188,33 @@ class Pipeline:
     def _granted_to(self, gate_id: str) -> Callable[[], bool]:
         return lambda: gate_id in self._granted
 
-    def _permit_requests(self, event: Any) -> list[PermitRequest]:
-        """Throttle first (it paces starts), then concurrency (it bounds what runs at once).
+    def _permit_requests(self, event: Any) -> list[tuple[PermitRequest, bool]]:
+        """Throttle first (it paces starts), then concurrency (it bounds what runs at once); each
+        with whether it is taken from the database (True) or from a gate.
 
-        A limit added to a function whose runs are in flight applies to new runs only: the
-        patch marker keeps the histories of earlier runs replaying as they ran."""
+        Patch markers keep runs in flight replaying as they ran: a run started before a limit
+        was added has neither marker and is not limited; one admitted by a gate has only
+        `admission-<kind>`."""
         spec = self.spec
         data = event.to_json() if isinstance(event, Event) else {}
         limits: tuple[tuple[Literal["throttle", "concurrency"], Throttle | Concurrency | None], ...]
         limits = (("throttle", spec.throttle), ("concurrency", spec.concurrency))
-        return [
-            PermitRequest(
+        requests = []
+        for kind, limit in limits:
+            if limit is None:
+                continue
+            if workflow.patched(f"permits-{kind}"):
+                in_database = True
+            elif workflow.patched(f"admission-{kind}"):
+                in_database = False
+            else:
+                continue
+            request = PermitRequest(
                 task_queue=workflow.info().task_queue,
                 function_id=spec.id,
                 kind=kind,
                 key=lookup(data, limit.key) if limit.key else "",
                 holder=self._holder(),
             )
-            for kind, limit in limits
-            if limit is not None and workflow.patched(f"admission-{kind}")
-        ]
+            requests.append((request, in_database))
+        return requests

@@ -1,6 +1,6 @@
 """Worker assembly: an application's functions, their activities and the engine's own (sending
-events, admission) on the application's task queue, and the admission gates on a queue of their
-own.
+events, admission permits) on the application's task queue, and the admission gates that runs
+admitted before permits moved to the database still use, on a queue of their own.
 
 The gates need a queue of their own: a run asks its gate from inside its workflow task (a local
 activity waiting on an update), and if the gates shared the runs' workflow task slots, a burst of
@@ -19,6 +19,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from inngest_temporal.admission import GateActivities
 from inngest_temporal.dispatcher import Dispatcher
 from inngest_temporal.gate import GateWorkflow
+from inngest_temporal.permits import PermitActivities
 from inngest_temporal.sending import EventActivities
 
 # Pure libraries event models use: loaded once, not re-imported into every workflow sandbox.
@@ -86,23 +87,23 @@ def build_worker(
 ) -> Workers:
     """Workers for every function in the dispatcher's registry. `activities`: the application's
     activity callables (see `activity_methods`); the engine adds its own. `gate_probe`: how soon
-    the permit of a run that is gone (terminated, timed out, reset) returns to its gate."""
+    the permit of a run that is gone (terminated, timed out, reset) is given to the next."""
     registry = dispatcher.router.registry
     runner = SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(
             *PASSTHROUGH_MODULES, *passthrough_modules
         )
     )
-    gate_activities = GateActivities(
-        client, gate_queue(task_queue), registry, gate_probe.total_seconds()
-    )
+    probe = gate_probe.total_seconds()
+    gate_activities = GateActivities(client, gate_queue(task_queue), registry, probe)
+    permits = PermitActivities(client, dispatcher.sessions, registry, probe)
     functions = Worker(
         client,
         task_queue=task_queue,
         workflows=[f.workflow for f in registry.functions],
         activities=[
             *activities,
-            *activity_methods([EventActivities(dispatcher), gate_activities]),
+            *activity_methods([EventActivities(dispatcher), permits, gate_activities]),
         ],
         workflow_runner=runner,
         **options,

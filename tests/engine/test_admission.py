@@ -13,8 +13,7 @@ from temporalio.client import WorkflowHandle, WorkflowHistory
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Replayer
 
-from inngest_temporal import Event, FunctionOverride, Sessions
-from inngest_temporal.admission import GRANTED_SIGNAL
+from inngest_temporal import Event, FunctionOverride, Sessions, step_times
 from tests.engine.conftest import dispatcher_of, engine_worker
 from tests.engine.functions import (
     Gated,
@@ -106,14 +105,13 @@ async def test_an_operators_override_changes_the_limit(
     assert most_at_once(holds("one-at-a-time", key)) == 2
 
 
-async def granted_at(env: WorkflowEnvironment, workflow_id: str) -> datetime | None:
-    async for event in env.client.get_workflow_handle(workflow_id).fetch_history_events():
-        attributes = event.workflow_execution_signaled_event_attributes
-        if event.HasField("workflow_execution_signaled_event_attributes") and (
-            attributes.signal_name == GRANTED_SIGNAL
-        ):
-            return event.event_time.ToDatetime(tzinfo=UTC)
-    return None
+async def holding_since(env: WorkflowEnvironment, workflow_id: str) -> datetime | None:
+    """When the run's first step (after its permit) began, on the server's clock."""
+    handle = env.client.get_workflow_handle(workflow_id)
+    offsets = dict(await step_times(handle))
+    if "holding" not in offsets:
+        return None
+    return (await handle.describe()).start_time + offsets["holding"]
 
 
 async def wait_for_hold(key: str, count: int) -> None:
@@ -137,9 +135,9 @@ async def test_a_permit_returns_from_a_terminated_run_within_a_minute(
         await holder.terminate("an operator stopped it")
         terminated = datetime.now(UTC)
         waiting = f"sleeper-{second.id}"
-        while await granted_at(skipping_env, waiting) is None:
+        while await holding_since(skipping_env, waiting) is None:
             await skipping_env.sleep(timedelta(seconds=10))
-        given = await granted_at(skipping_env, waiting)
+        given = await holding_since(skipping_env, waiting)
         await wait_for_hold(key, 2)
 
     assert given is not None

@@ -19,14 +19,9 @@ from temporalio.worker import (
 
 with workflow.unsafe.imports_passed_through():
     from inngest_temporal import Registry, activity_methods
-    from inngest_temporal.admission import (
-        GRANTED_SIGNAL,
-        Acquire,
-        GateActivities,
-        GateState,
-        Holder,
-    )
+    from inngest_temporal.admission import Acquire, GateActivities, GateState
     from inngest_temporal.gate import GateWorkflow
+    from inngest_temporal.permits import GRANTED_SIGNAL, Holder
     from tests.support import unique
 
 SIGNAL_DELAY = timedelta(seconds=0.5)

@@ -3,14 +3,18 @@ with: each pipeline run to its end, and runs parked mid-sleep and mid-wait, on a
 server with the real activities and a fresh database. Run it after a deliberate change to a
 pipeline's commands (behind `workflow.patched`), and commit what it writes:
 
-    python -m tests.histories.record
-"""
+    python -m tests.histories.record [NAME ...]
+
+With names (e.g. `sync-to-crm`), only those are written: the others keep the histories of runs
+that started on earlier code. A history that must keep replaying after a patch keeps its file
+under a name of its own (e.g. `sync-to-crm.gate.json`: a run admitted by a gate workflow)."""
 
 import asyncio
 import os
+import sys
 import tempfile
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +63,7 @@ from workflows.update_loyalty_points import UpdateLoyaltyPointsWorkflow
 
 HERE = Path(__file__).resolve().parent
 TASK_QUEUE = "histories"
+ONLY = set(sys.argv[1:])
 
 
 async def start(
@@ -68,6 +73,8 @@ async def start(
 
 
 async def save(handle: WorkflowHandle[Any, Any], name: str) -> None:
+    if ONLY and name not in ONLY:
+        return
     history = await handle.fetch_history()
     (HERE / f"{name}.json").write_text(history.to_json())
     print(f"recorded {name}: {len(history.events)} events")
@@ -157,7 +164,9 @@ async def record_all(client: Client, env: WorkflowEnvironment, sessions: Session
         TrialStarted(
             id=unique("trial"),
             data=TrialStartedData(
-                user_id=trial_user.id, trial_end_date=datetime.now(UTC) + timedelta(days=14)
+                user_id=trial_user.id,
+                # The server's clock: it has skipped ahead of ours.
+                trial_end_date=await env.get_current_time() + timedelta(days=14),
             ),
         ),
         unique("trial"),

@@ -18,7 +18,6 @@ from activities.inventory import InventoryActivities, OrderItems
 from db.models import Fulfillment, Order, OutboxMessage, Product, Reservation
 from events.orders import OrderCreated
 from inngest_temporal import NonRetriableError, Sessions
-from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.store import EventRoute, StoredEvent
 from settings import Settings
 from tests.http_recorder import HttpRecorder, Reply
@@ -36,8 +35,8 @@ async def order_worker(
     **options: Any,
 ) -> AsyncIterator[None]:
     """A worker that, before it stops, lets finish what the runs set going: the loyalty runs their
-    `order/fulfilled` started and the concurrency gate's last release. A workflow task left
-    pending on a stopped queue would hold the time-skipping server's clock for every later test."""
+    `order/fulfilled` started. A workflow task left pending on a stopped queue would hold the
+    time-skipping server's clock for every later test."""
     began = datetime.now(UTC)
     settings = settings or shop_settings()
     async with make_worker(env.client, sessions, task_queue, settings=settings, **options):
@@ -49,11 +48,6 @@ async def order_worker(
             workflow_ids = list(started)
         for workflow_id in workflow_ids:
             await env.client.get_workflow_handle(workflow_id).result()
-        gate = env.client.get_workflow_handle(
-            f"gate/{task_queue}/{ProcessOrderWorkflow.spec.id}/concurrency/"
-        )
-        while (await gate.query(GateWorkflow.status)).holders:  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
 
 
 async def start(
