@@ -41,9 +41,7 @@ def upgrade() -> None:
         sa.Column("at", UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(
-        "ix_throttle_slots_gate_at", "throttle_slots", ["gate_id", "at"], unique=False
-    )
+    op.create_index("ix_throttle_slots_gate_at", "throttle_slots", ["gate_id", "at"], unique=False)
 
 
 def downgrade() -> None:
