@@ -13,6 +13,8 @@ async def touch_last_active(session: AsyncSession, events: list[Event]) -> None:
         str(e.data.user_id) for e in events if isinstance(getattr(e.data, "user_id", None), str)
     }
     if user_ids:
+        # Not synchronized with the session's objects: nothing reads them after this.
         await session.execute(
-            update(User).where(User.id.in_(user_ids)).values(last_active_at=utcnow())
+            update(User).where(User.id.in_(user_ids)).values(last_active_at=utcnow()),
+            execution_options={"synchronize_session": False},
         )
