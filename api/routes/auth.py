@@ -25,7 +25,7 @@ from events.users import (
     SignupCompleted,
     SignupCompletedData,
 )
-from inngest_temporal import CamelModel
+from inngest_temporal import CamelModel, utcnow
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -69,7 +69,14 @@ class Me(CamelModel):
 async def signup(body: SignupRequest, services: ServicesDep) -> SignupResponse:
     email = body.email.lower()
     role = "admin" if is_admin_email(services.settings, email) else "member"
-    user = User(id=f"user_{ULID()}", email=email, name=body.name, plan=body.plan, role=role)
+    user = User(
+        id=f"user_{ULID()}",
+        email=email,
+        name=body.name,
+        plan=body.plan,
+        role=role,
+        last_active_at=utcnow(),
+    )
     taken = Conflict(f"a user with email {email} already exists")
     try:
         async with services.change() as change:
