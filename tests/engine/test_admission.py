@@ -159,11 +159,14 @@ async def test_a_run_reset_to_before_its_admission_is_admitted_again(
         await sender.send([held])
         await wait_for_hold(key, 1)
         handle = client.get_workflow_handle(f"sleeper-{held.id}")
-        completed = [
-            e.event_id
-            async for e in handle.fetch_history_events()
-            if e.HasField("workflow_task_completed_event_attributes")
-        ]
+        completed: list[int] = []
+        while not completed:  # its first task may still be completing (the step is local)
+            completed = [
+                e.event_id
+                async for e in handle.fetch_history_events()
+                if e.HasField("workflow_task_completed_event_attributes")
+            ]
+            await asyncio.sleep(0.05)
         await client.workflow_service.reset_workflow_execution(
             ResetWorkflowExecutionRequest(
                 namespace=client.namespace,

@@ -1,9 +1,10 @@
-"""daily-churn-report's Schedule on the dev server: two worker processes starting together leave
-one schedule with the declared cron in the configured time zone, and a triggered run reports."""
+"""daily-churn-report's Schedule on the dev server: two workers starting together (each ensures
+the schedules as it starts, as worker.py does) leave one schedule with the declared cron in the
+configured time zone, and a triggered run reports. In one process: what races is the two
+workers' calls to the server, not the processes."""
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
@@ -18,10 +19,10 @@ from temporalio.client import (
 from temporalio.testing import WorkflowEnvironment
 
 from activities.churn import ChurnReport
+from application import build_registry
 from db.models import OutboxMessage, User
-from inngest_temporal import Sessions
-from tests.support import unique
-from tests.worker_processes import worker_processes
+from inngest_temporal import Sessions, ensure_schedules
+from tests.support import make_worker, test_settings, unique
 
 SCHEDULE_ID = "cron-daily-churn-report"
 TIME_ZONE = "America/New_York"
@@ -59,11 +60,7 @@ async def triggered_run(handle: ScheduleHandle) -> str:
 
 
 async def test_two_workers_leave_one_schedule_whose_run_posts_the_report(
-    dev_env: WorkflowEnvironment,
-    database_url: str,
-    sessions: Sessions,
-    task_queue: str,
-    tmp_path: Path,
+    dev_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
     user_id = unique("lapsing")
     async with sessions() as session:
@@ -77,9 +74,13 @@ async def test_two_workers_leave_one_schedule_whose_run_posts_the_report(
             )
         )
         await session.commit()
-    env = {"SCHEDULE_TIME_ZONE": TIME_ZONE}
+    settings = test_settings(schedule_time_zone=TIME_ZONE)
     client = dev_env.client
-    async with worker_processes(dev_env, database_url, task_queue, tmp_path, env=env):
+    registry = build_registry(settings)
+    await asyncio.gather(
+        *(ensure_schedules(client, registry, task_queue, TIME_ZONE) for _ in ("one", "two"))
+    )
+    async with make_worker(client, sessions, task_queue, settings=settings):
         assert await churn_schedules(client) == [SCHEDULE_ID]
         handle = client.get_schedule_handle(SCHEDULE_ID)
         schedule = (await handle.describe()).schedule
