@@ -7,11 +7,14 @@ activity waiting on an update), and if the gates shared the runs' workflow task 
 runs could hold every slot while their gates wait for one."""
 
 import asyncio
+import functools
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
@@ -31,6 +34,29 @@ PASSTHROUGH_MODULES = (
     "ulid",
     "cryptography",
 )
+
+
+@dataclass(frozen=True)
+class _ValidatingOnce(SandboxedWorkflowRunner):
+    """The sandbox, validating each workflow class once per process. Validation runs the class in
+    a sandbox of its own (tenths of a second each) and answers the same for every worker a
+    process builds; a test suite builds one per test."""
+
+    _validated: set[type] = field(default_factory=set, init=False, compare=False, repr=False)
+
+    def prepare_workflow(self, defn: workflow._Definition) -> None:
+        if defn.cls not in self._validated:
+            super().prepare_workflow(defn)
+            self._validated.add(defn.cls)
+
+
+@functools.cache
+def sandbox(passthrough_modules: tuple[str, ...] = ()) -> SandboxedWorkflowRunner:
+    return _ValidatingOnce(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            *PASSTHROUGH_MODULES, *passthrough_modules
+        )
+    )
 
 
 def activity_methods(holders: Iterable[object]) -> list[Callable[..., Any]]:
@@ -89,11 +115,7 @@ def build_worker(
     activity callables (see `activity_methods`); the engine adds its own. `gate_probe`: how soon
     the permit of a run that is gone (terminated, timed out, reset) is given to the next."""
     registry = dispatcher.router.registry
-    runner = SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            *PASSTHROUGH_MODULES, *passthrough_modules
-        )
-    )
+    runner = sandbox(tuple(passthrough_modules))
     probe = gate_probe.total_seconds()
     gate_activities = GateActivities(client, gate_queue(task_queue), registry, probe)
     permits = PermitActivities(client, dispatcher.sessions, registry, probe)
