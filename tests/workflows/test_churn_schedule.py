@@ -22,7 +22,8 @@ from activities.churn import ChurnReport
 from application import build_registry
 from db.models import OutboxMessage, User
 from inngest_temporal import Sessions, ensure_schedules
-from tests.support import make_worker, test_settings, unique
+from settings import Settings
+from tests.support import make_worker, unique
 
 SCHEDULE_ID = "cron-daily-churn-report"
 TIME_ZONE = "America/New_York"
@@ -74,7 +75,7 @@ async def test_two_workers_leave_one_schedule_whose_run_posts_the_report(
             )
         )
         await session.commit()
-    settings = test_settings(schedule_time_zone=TIME_ZONE)
+    settings = Settings(environment="test", schedule_time_zone=TIME_ZONE)
     client = dev_env.client
     registry = build_registry(settings)
     await asyncio.gather(
