@@ -49,6 +49,7 @@ MAX_GATE_ID = 500
 # the limit true where users see it, at the steps.
 MIN_THROTTLE_MARGIN = timedelta(milliseconds=250)
 MAX_THROTTLE_MARGIN = timedelta(seconds=1)
+SAME_MOMENT = timedelta(milliseconds=50)
 
 
 class Holder(BaseModel):
@@ -65,6 +66,10 @@ class PermitRequest(BaseModel):
     kind: Literal["throttle", "concurrency"]
     key: str
     holder: Holder
+    # The run's clock (the server's) when it asks: throttle slots are kept on it, so a run's
+    # durable timer and the slots it sleeps to agree, whatever the workers' clocks say (and on
+    # a time-skipping server).
+    at: datetime | None = None
 
     @property
     def gate_id(self) -> str:
@@ -77,14 +82,12 @@ class PermitRequest(BaseModel):
 
 
 class Permit(BaseModel):
-    """The answer to a request. throttle: `wait_seconds` until its slot (`slot`), and how late
-    the run may be to it (`margin_seconds`); concurrency: `granted`, or when to look again
-    (`recheck_seconds`: soon for the first in line, which checks the holders are running)."""
+    """The answer to a request. throttle: `wait_seconds` until its slot (`slot`); concurrency:
+    `granted`, or when to look again (`recheck_seconds`)."""
 
     granted: bool
     wait_seconds: float = 0.0
     slot: datetime | None = None
-    margin_seconds: float = 0.0
     first: bool = False
     recheck_seconds: float = 0.0
 
@@ -208,9 +211,9 @@ class PermitActivities:
         """The next slot after the latest, and at least one window after the `limit`-th latest:
         any window of `period` (plus the margin) then holds at most `limit` slots."""
         gate_id, margin = request.gate_id, throttle_margin(period)
+        now = request.at or utcnow()
         async with self._sessions() as session, session.begin():
             await _lock(session, gate_id)
-            now = utcnow()  # once the lock is ours: the latest slot is then never after it
             await session.execute(
                 delete(ThrottleSlot).where(
                     ThrottleSlot.gate_id == gate_id, ThrottleSlot.at < now - period - margin
@@ -224,12 +227,10 @@ class PermitActivities:
             if window_start is not None:
                 slot = max(slot, window_start + period + margin)
             session.add(ThrottleSlot(gate_id=gate_id, at=slot))
-        return Permit(
-            granted=slot <= now,
-            wait_seconds=(slot - now).total_seconds(),
-            slot=slot,
-            margin_seconds=margin.total_seconds(),
-        )
+        # A slot a moment after the asking (a run that asked as another took the last slot)
+        # is taken at once: the margin covers that moment, a timer would cost a round trip.
+        wait = slot - now if slot - now > SAME_MOMENT else timedelta(0)
+        return Permit(granted=not wait, wait_seconds=wait.total_seconds(), slot=slot)
 
     def _recheck(self, permit: Permit) -> Permit:
         """Every run in line looks again after a probe interval (whoever is first then frees

@@ -108,16 +108,13 @@ class Pipeline:
     async def _take_permit(self, request: PermitRequest) -> None:
         """A throttle's slot (sleeping until it comes), or a concurrency permit (waiting in line
         for the signal that hands it over, and looking again now and then in case it was lost)."""
-        permit = await self._permit_activity(PermitActivities.take, request, "admission")
         if request.kind == "throttle":
-            while permit.wait_seconds > 0:
-                assert permit.slot is not None
+            asking = request.model_copy(update={"at": workflow.now()})
+            permit = await self._permit_activity(PermitActivities.take, asking, "admission")
+            if not permit.granted:
                 await workflow.sleep(timedelta(seconds=permit.wait_seconds), summary="throttled")
-                if workflow.now() - permit.slot <= timedelta(seconds=permit.margin_seconds):
-                    return
-                # Woken later than its slot allows (a busy worker): the next free slot instead.
-                permit = await self._permit_activity(PermitActivities.take, request, "admission")
             return
+        permit = await self._permit_activity(PermitActivities.take, request, "admission")
         while not permit.granted:
             try:
                 await workflow.wait_condition(

@@ -89,6 +89,25 @@ async def test_limits_hold_across_two_worker_processes(
     assert len({e["pid"] for e in journal()}) == 2
 
 
+async def test_a_throttle_paces_first_steps_on_the_servers_clock(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    """Throttled runs sleep to their slots on durable timers, slots kept on the server's clock
+    (here the time-skipping server's): the pace holds in the time the runs see."""
+    key, client = unique("k"), skipping_env.client
+    async with engine_worker(client, sessions, task_queue, [TwoASecond]) as sender:
+        accepted, _ = await sender.send([Gated(data=Key(key=key)) for _ in range(6)])
+        handles = [client.get_workflow_handle(f"two-a-second-{i}") for i in accepted.ids]
+        await asyncio.gather(*(h.result() for h in handles))
+        first_steps = []
+        for handle in handles:
+            offset = dict(await step_times(handle))["first-step"]
+            first_steps.append(((await handle.describe()).start_time + offset).timestamp())
+
+    assert most_in_any_window(first_steps, 1.0) == 2
+    assert 2.0 <= max(first_steps) - min(first_steps) < 4.0  # three windows, none wasted
+
+
 async def test_an_operators_override_changes_the_limit(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
