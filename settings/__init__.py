@@ -94,8 +94,8 @@ class Settings(BaseSettings):
     manage_schedules: bool = True
     # Runs a worker keeps in memory between their tasks (sticky execution). 0: every task is
     # replayed from history by any worker (less memory, more CPU; no sticky queue to time out).
-    # 500 keeps a worker under 300 MB (each cached run holds a sandbox, ~150 KB): measured 246 MB
-    # with 5,000 trials asleep, 305 MB at 1,000. Raise it when more runs are busy at once.
+    # Each cached run holds a sandbox (~150 KB): 500 keep a worker under 300 MB (measured 246 MB
+    # with 5,000 trials asleep, 305 MB with 1,000). Raise it when more runs are busy at once.
     worker_max_cached_workflows: int = Field(default=500, ge=0)
 
     @field_validator("admin_emails", "codec_cors_origins", mode="before")
