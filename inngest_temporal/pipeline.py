@@ -128,7 +128,7 @@ class Pipeline:
 
     async def _permit_activity(
         self,
-        activity: Callable[[PermitActivities, PermitRequest], Awaitable[Any]],
+        activity: Callable[[Any, PermitRequest], Awaitable[Any]],
         request: PermitRequest,
         what: str,
     ) -> Any:
@@ -141,13 +141,7 @@ class Pipeline:
         )
 
     async def _ask_gate(self, request: PermitRequest, gated: list[str]) -> None:
-        grant = await workflow.execute_local_activity_method(
-            GateActivities.request_permit,
-            request,
-            start_to_close_timeout=timedelta(seconds=30),
-            retry_policy=PERMIT_RETRY,
-            summary=f"admission ({request.kind})",
-        )
+        grant = await self._permit_activity(GateActivities.request_permit, request, "admission")
         if request.kind == "concurrency":
             gated.append(request.gate_id)
         if not grant.granted:
