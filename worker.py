@@ -5,6 +5,7 @@ due (the dispatcher), and keeps the cron schedules. Refuses to start on a config
 import asyncio
 import logging
 import sys
+from contextlib import suppress
 
 from sqlalchemy import text
 
@@ -40,6 +41,8 @@ async def main(settings: Settings) -> None:
         await worker.run()
     finally:
         routing.cancel()
+        with suppress(asyncio.CancelledError):
+            await routing  # it writes what it routed and has not written yet
         await engine.dispose()
 
 

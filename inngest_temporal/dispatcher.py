@@ -8,14 +8,22 @@ process runs, within seconds of Temporal answering again.
 
 Several dispatchers share the work through leases: an event is claimed by one of them for
 `lease` at a time (on PostgreSQL with FOR UPDATE SKIP LOCKED; on SQLite one writer at a time),
-and each (event, function) route is recorded once, so no function receives an event twice."""
+and each (event, function) route is recorded once, so no function receives an event twice.
+
+While its loop runs, a dispatcher writes what it routed within `record_interval`, for every
+request of that moment in one transaction, instead of one transaction more per request: an event
+routed but not yet recorded is still under its lease, and if the process dies before the write,
+the event is routed again once the lease ends, which reaches no function twice (deterministic
+workflow ids). The loop reads the log for work of other processes every `poll_interval`, and at
+once when a routing of its own is due again."""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -23,11 +31,13 @@ from ulid import ULID
 
 from inngest_temporal.db import Sessions, insert_ignore, is_postgresql, utcnow
 from inngest_temporal.events import Event
+from inngest_temporal.outcomes import Outcomes
 from inngest_temporal.router import Route, RouteFailure, Router
 from inngest_temporal.store import EventRoute, StoredEvent
 
 log = logging.getLogger("inngest_temporal.dispatcher")
 
+T = TypeVar("T")
 OnStored = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 MAX_RETRY_DELAY = timedelta(seconds=5)
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
@@ -53,7 +63,8 @@ class Dispatcher:
         *,
         lease: timedelta = timedelta(seconds=30),
         batch_size: int = 200,
-        poll_interval: float = 1.0,
+        poll_interval: float = 5.0,
+        record_interval: float = 1.0,
         route_timeout: float = 5.0,
     ) -> None:
         self._sessions = sessions
@@ -63,10 +74,20 @@ class Dispatcher:
         self._lease = lease
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._record_interval = record_interval
         self._route_timeout = route_timeout
         # After a failed attempt, requests stop waiting on Temporal for a moment: they answer
         # "stored, not routed yet" at once and leave the rest to the loop.
         self._unreachable_until = _LONG_AGO
+        # The loop's state: what was routed and is not written yet, when to write it, when to
+        # read the log next (loop clock), and what wakes it earlier.
+        self._looping = False
+        self._unwritten = Outcomes()
+        self._write_at = 0.0
+        self._check_at = 0.0
+        self._wakeup: asyncio.Future[None] | None = None
+        # A flush waits for one under way: once it returns, what was routed before is written.
+        self._writing = asyncio.Lock()
 
     @property
     def sessions(self) -> Sessions:
@@ -110,7 +131,7 @@ class Dispatcher:
         )
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
-        duplicates = [i for i in payloads if i not in inserted]
+        duplicates = [i for i in payloads if i not in inserted and i not in self._unwritten.routed]
         pending = (
             list(
                 await session.scalars(
@@ -146,39 +167,108 @@ class Dispatcher:
             return False
         work = [(payload, 1) for payload in accepted.stored.values()]
         try:
-            routed = await asyncio.wait_for(self._route(work), self._route_timeout)
+            outcomes = await asyncio.wait_for(self._route(work), self._route_timeout)
+            if self._looping:
+                self._keep(outcomes)
+            else:
+                await self._write(outcomes)
         except Exception as err:  # stored is accepted: the loop retries
             log.warning("routing %d events failed, the dispatcher will retry: %r", len(work), err)
             self._unreachable_until = utcnow() + timedelta(seconds=1)
             await self._release_quietly(list(accepted.stored))
             return False
-        return routed and not accepted.pending
+        return not outcomes.failed and not accepted.pending
 
     async def run(self) -> None:
-        """Routes stored events that are due, for as long as the process lives."""
-        while True:
-            try:
-                routed = await self.route_due()
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("the dispatcher's pass failed; trying again")
+        """Routes stored events that are due, and writes what requests routed, for as long as
+        the process lives. What is routed but unwritten when it stops is written then."""
+        clock = asyncio.get_running_loop()
+        self._looping = True
+        try:
+            while True:
                 routed = 0
-            if routed < self._batch_size:
-                await asyncio.sleep(self._poll_interval)
+                try:
+                    if self._unwritten:
+                        await _to_the_end(self.flush())
+                    if clock.time() >= self._check_at:
+                        self._check_at = clock.time() + self._poll_interval
+                        routed = await _to_the_end(self.route_due())
+                except asyncio.CancelledError:
+                    raise
+                except Exception:
+                    log.exception("the dispatcher's pass failed; trying again")
+                    self._check_at = min(self._check_at, clock.time() + 1)
+                if routed < self._batch_size:
+                    await self._sleep(clock)
+                else:
+                    self._check_at = clock.time()
+        finally:
+            self._looping = False
+            try:
+                await self.flush()
+            except Exception as err:  # the leases will bring them back
+                log.warning(
+                    "could not record %d routings at exit: %r", len(self._unwritten.routed), err
+                )
+
+    async def flush(self) -> None:
+        """Writes what was routed and is not written yet, in one transaction."""
+        async with self._writing:
+            if not self._unwritten:
+                return
+            outcomes, self._unwritten = self._unwritten, Outcomes()
+            try:
+                await self._write(outcomes)
+            except BaseException:
+                outcomes.add(self._unwritten)
+                self._unwritten = outcomes
+                self._write_at = asyncio.get_running_loop().time() + self._record_interval
+                raise
 
     async def route_due(self) -> int:
-        """One pass: claims up to a batch of due events and routes them. Returns how many."""
+        """One pass: claims up to a batch of due events, routes them and writes what it did.
+        Returns how many it claimed."""
         claimed = await self._claim()
         if not claimed:
             return 0
         work = [(row.payload(), row.attempts) for row in claimed]
         try:
-            await asyncio.wait_for(self._route(work), self._route_timeout * 2)
+            outcomes = await asyncio.wait_for(self._route(work), self._route_timeout * 2)
         except Exception as err:
             log.warning("routing %d stored events failed; retrying soon: %r", len(work), err)
             await self._release([row.id for row in claimed], attempts=claimed[0].attempts)
+            return len(claimed)
+        self._keep(outcomes)
+        await self.flush()
         return len(claimed)
+
+    def _keep(self, outcomes: Outcomes) -> None:
+        """Keeps outcomes for the loop to write within `record_interval`."""
+        clock = asyncio.get_running_loop()
+        if not self._unwritten:
+            self._write_at = clock.time() + self._record_interval
+        self._unwritten.add(outcomes)
+        if outcomes.failed:
+            soonest = min(at for at, _ in outcomes.failed.values())
+            self._check_at = min(self._check_at, clock.time() + _seconds_until(soonest))
+        self._wake_loop()
+
+    def _wake_loop(self) -> None:
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)
+
+    async def _sleep(self, clock: asyncio.AbstractEventLoop) -> None:
+        """Until the next write or read of the log, or until something moves either sooner.
+        A bare future and a timer: cancelling the loop then always ends it (Python 3.11's
+        wait_for could swallow a cancel that came with its timeout)."""
+        deadline = min(self._check_at, self._write_at) if self._unwritten else self._check_at
+        self._wakeup = clock.create_future()
+        timer = clock.call_at(deadline, self._wake_loop)
+        try:
+            await self._wakeup
+        finally:
+            timer.cancel()
+            self._wakeup = None
 
     async def _claim(self) -> list[StoredEvent]:
         now = utcnow()
@@ -200,7 +290,8 @@ class Dispatcher:
             )
             return sorted(claimed.all(), key=lambda row: row.received_at)
 
-    async def _route(self, work: list[tuple[dict[str, Any], int]]) -> bool:
+    async def _route(self, work: list[tuple[dict[str, Any], int]]) -> Outcomes:
+        """Routes every event of `work` (payload, attempt), and says what happened."""
         retried = [p["id"] for p, attempts in work if attempts > 1]
         done = await self._routed_functions(retried) if retried else {}
         outcomes = await asyncio.gather(
@@ -210,12 +301,10 @@ class Dispatcher:
             )
         )
         now = utcnow()
-        routes: list[dict[str, Any]] = []
-        complete: list[str] = []
-        failed: dict[str, tuple[int, str]] = {}
+        done_now = Outcomes()
         for (payload, attempts), results in zip(work, outcomes, strict=True):
             errors = [r for r in results if isinstance(r, RouteFailure)]
-            routes += [
+            done_now.routes += [
                 {
                     "event_id": payload["id"],
                     "function_id": r.function_id,
@@ -227,37 +316,22 @@ class Dispatcher:
                 if isinstance(r, Route)
             ]
             if errors:
-                failed[payload["id"]] = (
-                    attempts,
+                done_now.failed[payload["id"]] = (
+                    now + _retry_delay(attempts),
                     "; ".join(f"{e.function_id}: {e.error!r}"[:500] for e in errors),
                 )
             else:
-                complete.append(payload["id"])
-        async with self._sessions() as session, session.begin():
-            if routes:
-                await session.execute(insert_ignore(session, EventRoute), routes)
-            if complete:
-                await session.execute(
-                    update(StoredEvent)
-                    .where(StoredEvent.id.in_(complete))
-                    .values(routed_at=now, lease_until=None, last_error=None),
-                    execution_options={"synchronize_session": False},
-                )
-            for event_id, (attempts, error) in failed.items():
-                await session.execute(
-                    update(StoredEvent)
-                    .where(StoredEvent.id == event_id)
-                    .values(
-                        lease_until=None,
-                        next_attempt_at=now + _retry_delay(attempts),
-                        last_error=error,
-                    )
-                )
+                done_now.routed[payload["id"]] = now
         # A failure makes requests leave routing to the loop for a moment; a success ends that.
-        self._unreachable_until = now + timedelta(seconds=1) if failed else _LONG_AGO
-        return not failed
+        self._unreachable_until = now + timedelta(seconds=1) if done_now.failed else _LONG_AGO
+        return done_now
+
+    async def _write(self, outcomes: Outcomes) -> None:
+        async with self._sessions() as session, session.begin():
+            await outcomes.write(session)
 
     async def _routed_functions(self, event_ids: list[str]) -> dict[str, set[str]]:
+        """The functions each event already reached: as recorded, or routed here, unwritten."""
         async with self._sessions() as session:
             rows = await session.execute(
                 select(EventRoute.event_id, EventRoute.function_id).where(
@@ -267,7 +341,10 @@ class Dispatcher:
             done: dict[str, set[str]] = {}
             for event_id, function_id in rows.tuples():
                 done.setdefault(event_id, set()).add(function_id)
-            return done
+        for event_id in event_ids:
+            if unwritten := self._unwritten.functions_reached(event_id):
+                done.setdefault(event_id, set()).update(unwritten)
+        return done
 
     async def _release_quietly(self, event_ids: list[str]) -> None:
         """`_release`, or, when even that fails (the database went away after the commit), the
@@ -279,12 +356,17 @@ class Dispatcher:
 
     async def _release(self, event_ids: list[str], attempts: int = 1) -> None:
         """Gives claimed events back to the loop, due after a short delay."""
+        delay = _retry_delay(attempts)
         async with self._sessions() as session, session.begin():
             await session.execute(
                 update(StoredEvent)
                 .where(StoredEvent.id.in_(event_ids), StoredEvent.routed_at.is_(None))
-                .values(lease_until=None, next_attempt_at=utcnow() + _retry_delay(attempts))
+                .values(lease_until=None, next_attempt_at=utcnow() + delay)
             )
+        if self._looping:
+            clock = asyncio.get_running_loop()
+            self._check_at = min(self._check_at, clock.time() + delay.total_seconds())
+            self._wake_loop()
 
 
 _DUE = (
@@ -297,6 +379,23 @@ _DUE = (
     .order_by(StoredEvent.received_at)
 )
 _ANY_DUE = _DUE.limit(1)
+
+
+async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:
+    """Runs `work` to its end even when the caller is cancelled meanwhile (then cancelled after):
+    a transaction cut in the middle can keep SQLite's write lock until its connection is
+    collected, and the write at exit would wait for it."""
+    task = asyncio.ensure_future(work)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        with suppress(Exception):
+            await task
+        raise
+
+
+def _seconds_until(moment: datetime) -> float:
+    return max((moment - utcnow()).total_seconds(), 0.0)
 
 
 def _retry_delay(attempts: int) -> timedelta:

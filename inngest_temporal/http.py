@@ -173,6 +173,7 @@ def event_routes(
     )
     async def get_event(event_id: EventIdPath, engine: Engine) -> EventRecord:
         """The event as accepted and what it did: the runs it started, signalled or cancelled."""
+        await engine.dispatcher.flush()  # what this process routed, written before it is read
         async with engine.sessions() as session:
             record = await session.get(StoredEvent, event_id)
             routes = (

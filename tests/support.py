@@ -1,9 +1,10 @@
 """Helpers the tests share: workers with the application's real activities (some replaced by
 fakes), a sender of events through the event log, unique ids."""
 
+import asyncio
 import uuid
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from temporalio.client import Client
 
@@ -14,6 +15,19 @@ from inngest_temporal.worker import Workers
 from settings import Settings
 
 __all__ = ["activity_name", "step_ids", "step_times"]
+
+T = TypeVar("T")
+
+
+async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 30) -> T:
+    """The probe's first truthy answer, polled every 0.1 s."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        found = await probe()
+        if found:
+            return found
+        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
+        await asyncio.sleep(0.1)
 
 
 def unique(prefix: str) -> str:

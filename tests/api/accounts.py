@@ -1,9 +1,7 @@
 """Shared steps of the account, billing and verification API tests: a signed-up user whose
 pipelines run on the session's dev server, and polling the event log."""
 
-import asyncio
-from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import select
 
@@ -11,20 +9,7 @@ from api.security import issue_access_token
 from db.models import User
 from inngest_temporal.store import StoredEvent
 from tests.api.conftest import Api
-from tests.support import unique
-
-T = TypeVar("T")
-
-
-async def eventually(probe: Callable[[], Awaitable[T | None]], timeout: float = 30) -> T:
-    """The probe's first truthy answer, polled every 0.1 s."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        found = await probe()
-        if found:
-            return found
-        assert asyncio.get_running_loop().time() < deadline, "timed out waiting"
-        await asyncio.sleep(0.1)
+from tests.support import eventually, unique
 
 
 async def signup(api: Api, plan: str = "pro") -> str:

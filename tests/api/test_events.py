@@ -19,9 +19,8 @@ from application import build_registry
 from inngest_temporal.keys import seeded_ids
 from inngest_temporal.store import StoredEvent
 from settings import Settings
-from tests.api.accounts import eventually
 from tests.api.conftest import Api, app_with
-from tests.support import unique
+from tests.support import eventually, unique
 
 
 def signup_event(event_id: str | None = None, **data: Any) -> dict[str, Any]:

@@ -9,10 +9,10 @@ from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
 from db.models import User
-from tests.api.accounts import as_user, create_user, event_run, eventually
+from tests.api.accounts import as_user, create_user, event_run
 from tests.api.conftest import Api
 from tests.shop import emails_to
-from tests.support import unique
+from tests.support import eventually, unique
 from workflows.onboarding_drip_sequence import DripOutcome
 
 TIPS = "3 tips to get the most out of your first week"

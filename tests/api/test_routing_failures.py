@@ -12,9 +12,8 @@ from db.models import OutboxMessage, User
 from inngest_temporal import Sessions
 from inngest_temporal.store import StoredEvent
 from settings import Settings
-from tests.api.accounts import eventually
 from tests.api.conftest import Api, running_api
-from tests.support import make_worker, unique
+from tests.support import eventually, make_worker, unique
 from tests.temporal_faults import FailingStarts
 from tests.temporal_server import TemporalDevServer
 

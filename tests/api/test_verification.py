@@ -7,8 +7,9 @@ from sqlalchemy import select
 
 from auth.tokens import issue_token
 from db.models import OutboxMessage, User
-from tests.api.accounts import create_user, event_run, eventually, recorded, signup
+from tests.api.accounts import create_user, event_run, recorded, signup
 from tests.api.conftest import Api
+from tests.support import eventually
 
 
 async def verification_link(api: Api, user_id: str) -> str:
