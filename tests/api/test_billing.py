@@ -13,17 +13,10 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from db.models import Subscription, User
 from settings import Settings
-from tests.api.accounts import (
-    as_user,
-    create_user,
-    event_run,
-    eventually,
-    recorded,
-    running_trial,
-    signup,
-)
+from tests.api.accounts import as_user, create_user, event_run, recorded, running_trial, signup
 from tests.api.conftest import Api
 from tests.http_recorder import HttpRecorder, Recorded, Reply
+from tests.support import eventually
 
 
 async def subscriptions_of(api: Api, user_id: str) -> list[Subscription]:

@@ -12,17 +12,9 @@ from sqlalchemy import func, select
 
 from db.models import Subscription, User
 from inngest_temporal.store import StoredEvent
-from tests.api.accounts import (
-    as_user,
-    create_user,
-    event_run,
-    eventually,
-    recorded,
-    running_trial,
-    signup,
-)
+from tests.api.accounts import as_user, create_user, event_run, recorded, running_trial, signup
 from tests.api.conftest import Api
-from tests.support import unique
+from tests.support import eventually, unique
 
 
 def signed(payload: bytes, secret: str, timestamp: int | None = None) -> dict[str, str]:

@@ -10,9 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import Subscription, User
 from events.users import SignedUp, SignedUpData
 from inngest_temporal import Sessions
-from tests.api.accounts import eventually
 from tests.shop import add_user, emails_to
-from tests.support import make_worker, step_times, unique
+from tests.support import eventually, make_worker, step_times, unique
 from workflows.onboarding_drip_sequence import DripOutcome, OnboardingDripSequenceWorkflow
 
 DAY = timedelta(days=1)

@@ -13,9 +13,8 @@ from activities.payments import PaymentRefund, PaymentRefundReceipt, RefundRefus
 from db.models import Order, OutboxMessage, Refund, User
 from events.orders import RefundDecision, RefundDecisionData, RefundRequested
 from inngest_temporal import Sessions
-from tests.api.accounts import eventually
 from tests.shop import add_order, add_product, add_refund_request, add_user, emails_to
-from tests.support import Sender, make_worker, sender, step_times, unique
+from tests.support import Sender, eventually, make_worker, sender, step_times, unique
 from workflows.process_refund import ProcessRefundWorkflow, RefundOutcome
 
 

@@ -2,8 +2,9 @@
 
 from typing import Any
 
-from tests.api.accounts import event_run, eventually
+from tests.api.accounts import event_run
 from tests.api.conftest import Api
+from tests.support import eventually
 from tests.support import step_ids as steps_of
 
 

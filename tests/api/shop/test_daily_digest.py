@@ -16,9 +16,9 @@ from activities.digest import DigestActivities, StatsPeriod
 from activities.mail import EmailActivities
 from db.models import Refund
 from inngest_temporal.schedules import ensure_schedules
-from tests.api.accounts import eventually
 from tests.api.conftest import Api
 from tests.shop import add_order, add_product, add_user, emails_to
+from tests.support import eventually
 
 SCHEDULE_ID = "cron-send-daily-digest"
 

@@ -20,10 +20,10 @@ from db.models import OutboxMessage
 from inngest_temporal import Sessions
 from inngest_temporal.store import StoredEvent
 from settings import Settings
-from tests.api.accounts import eventually
 from tests.api.conftest import Api, serving
 from tests.api.shop.conftest import STAFF
 from tests.api.shop.test_refunds import order_of, request_refund
+from tests.support import eventually
 
 
 class Hold:

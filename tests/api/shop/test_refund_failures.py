@@ -12,7 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 from db.models import OutboxMessage
 from inngest_temporal import Sessions
 from settings import Settings
-from tests.api.accounts import event_run, eventually
+from tests.api.accounts import event_run
 from tests.api.conftest import Api, serving
 from tests.api.shop.conftest import STAFF
 from tests.api.shop.runs import step_ids
@@ -20,6 +20,7 @@ from tests.api.shop.test_refund_decisions import asked_support, refund_in
 from tests.api.shop.test_refunds import request_refund
 from tests.http_recorder import HttpRecorder, Recorded, Reply
 from tests.shop import add_order, add_product, add_user, emails_to
+from tests.support import eventually
 
 ALREADY_REFUNDED = "Charge ch_1 has already been refunded."
 

@@ -14,12 +14,11 @@ from temporalio.testing import WorkflowEnvironment
 from api.security import issue_access_token
 from infra.logs import MaskEmails
 from inngest_temporal.codec import KEY_ID_METADATA, data_converter, generate_key, parse_keys
-from tests.api.accounts import eventually
 from tests.api.conftest import STAFF, Api
 from tests.api.trust.conftest import Production
 from tests.conftest import TEST_ENCRYPTION_KEY
 from tests.shop import add_user
-from tests.support import unique
+from tests.support import eventually, unique
 
 
 async def signup_runs(api: Api, email: str, name: str) -> list[str]:

@@ -14,11 +14,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 from auth.tokens import issue_token
-from tests.api.accounts import eventually
 from tests.api.conftest import Api, app_with
 from tests.http_recorder import HttpRecorder, Reply
 from tests.shop import add_user, emails_to
-from tests.support import unique
+from tests.support import eventually, unique
 
 
 def bearer(token: str) -> dict[str, str]:
