@@ -2,6 +2,7 @@
 through SQLAlchemy's async engine. The application uses the same helpers for its tables."""
 
 from datetime import UTC, datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -58,7 +59,14 @@ def is_postgresql(session: AsyncSession) -> bool:
 
 def insert_ignore(session: AsyncSession, model: type[Any] | Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: the basis of idempotent steps."""
-    module: Any = postgresql if is_postgresql(session) else sqlite
+    return _insert_ignore(session.get_bind().dialect.name, model)  # type: ignore[arg-type]
+
+
+@cache
+def _insert_ignore(dialect: str, model: type[Any] | Table) -> Insert:
+    # Built once per table: a statement object is immutable, and reusing it spares SQLAlchemy
+    # building it and its cache key on every call (a good part of a small insert's cost).
+    module: Any = postgresql if dialect == "postgresql" else sqlite
     stmt: Insert = module.insert(model).on_conflict_do_nothing()
     return stmt
 

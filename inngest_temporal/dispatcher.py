@@ -23,9 +23,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import CursorResult, Table, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ulid import ULID
 
@@ -122,13 +122,14 @@ class Dispatcher:
             }
             for event_id, p in payloads.items()
         ]
-        inserted = set(
-            (
-                await session.scalars(
-                    insert_ignore(session, StoredEvent).returning(StoredEvent.id), rows
-                )
-            ).all()
-        )
+        insert = insert_ignore(session, _EVENTS)
+        if len(rows) == 1:
+            # One event (most requests): whether it was new is the row count, with no RETURNING
+            # to fetch.
+            result = cast(CursorResult[Any], await session.execute(insert, rows[0]))
+            inserted = {rows[0]["id"]} if result.rowcount == 1 else set()
+        else:
+            inserted = set((await session.scalars(insert.returning(_EVENTS.c.id), rows)).all())
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
         duplicates = [i for i in payloads if i not in inserted and i not in self._unwritten.routed]
@@ -167,7 +168,8 @@ class Dispatcher:
             return False
         work = [(payload, 1) for payload in accepted.stored.values()]
         try:
-            outcomes = await asyncio.wait_for(self._route(work), self._route_timeout)
+            async with asyncio.timeout(self._route_timeout):
+                outcomes = await self._route(work)
             if self._looping:
                 self._keep(outcomes)
             else:
@@ -188,7 +190,7 @@ class Dispatcher:
             while True:
                 routed = 0
                 try:
-                    if self._unwritten:
+                    if self._unwritten and clock.time() >= self._write_at:
                         await _to_the_end(self.flush())
                     if clock.time() >= self._check_at:
                         self._check_at = clock.time() + self._poll_interval
@@ -233,7 +235,8 @@ class Dispatcher:
             return 0
         work = [(row.payload(), row.attempts) for row in claimed]
         try:
-            outcomes = await asyncio.wait_for(self._route(work), self._route_timeout * 2)
+            async with asyncio.timeout(self._route_timeout * 2):
+                outcomes = await self._route(work)
         except Exception as err:
             log.warning("routing %d stored events failed; retrying soon: %r", len(work), err)
             await self._release([row.id for row in claimed], attempts=claimed[0].attempts)
@@ -245,13 +248,17 @@ class Dispatcher:
     def _keep(self, outcomes: Outcomes) -> None:
         """Keeps outcomes for the loop to write within `record_interval`."""
         clock = asyncio.get_running_loop()
-        if not self._unwritten:
+        # The loop is woken only when its next wake-up must come sooner: once per interval.
+        sooner = not self._unwritten
+        if sooner:
             self._write_at = clock.time() + self._record_interval
         self._unwritten.add(outcomes)
         if outcomes.failed:
             soonest = min(at for at, _ in outcomes.failed.values())
             self._check_at = min(self._check_at, clock.time() + _seconds_until(soonest))
-        self._wake_loop()
+            sooner = True
+        if sooner:
+            self._wake_loop()
 
     def _wake_loop(self) -> None:
         if self._wakeup is not None and not self._wakeup.done():
@@ -369,6 +376,7 @@ class Dispatcher:
             self._wake_loop()
 
 
+_EVENTS = cast(Table, StoredEvent.__table__)
 _DUE = (
     select(StoredEvent.id)
     .where(
