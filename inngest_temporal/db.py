@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import DateTime, Insert, Table, TypeDecorator, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
 Sessions = async_sessionmaker[AsyncSession]
@@ -57,9 +57,10 @@ def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def insert_ignore(session: AsyncSession, model: type[Any] | Table) -> Insert:
+def insert_ignore(on: AsyncSession | AsyncConnection, model: type[Any] | Table) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: the basis of idempotent steps."""
-    return _insert_ignore(session.get_bind().dialect.name, model)  # type: ignore[arg-type]
+    dialect = on.dialect if isinstance(on, AsyncConnection) else on.get_bind().dialect
+    return _insert_ignore(dialect.name, model)  # type: ignore[arg-type]
 
 
 @cache

@@ -334,8 +334,8 @@ class Dispatcher:
         return done_now
 
     async def _write(self, outcomes: Outcomes) -> None:
-        async with self._sessions() as session, session.begin():
-            await outcomes.write(session)
+        async with self._engine.begin() as connection:
+            await outcomes.write(connection)
 
     async def _routed_functions(self, event_ids: list[str]) -> dict[str, set[str]]:
         """The functions each event already reached: as recorded, or routed here, unwritten."""
