@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import CursorResult, Table, bindparam, or_, select, update
+from sqlalchemy import CursorResult, bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ulid import ULID
 
@@ -33,7 +33,7 @@ from inngest_temporal.db import Sessions, insert_ignore, is_postgresql, utcnow
 from inngest_temporal.events import Event
 from inngest_temporal.outcomes import Outcomes
 from inngest_temporal.router import Route, RouteFailure, Router
-from inngest_temporal.store import EventRoute, StoredEvent
+from inngest_temporal.store import EventRoute, StoredEvent, events_table
 
 log = logging.getLogger("inngest_temporal.dispatcher")
 
@@ -122,14 +122,14 @@ class Dispatcher:
             }
             for event_id, p in payloads.items()
         ]
-        insert = insert_ignore(session, _EVENTS)
+        insert = insert_ignore(session, events_table)
         if len(rows) == 1:
             # One event (most requests): whether it was new is the row count, with no RETURNING
             # to fetch.
             result = cast(CursorResult[Any], await session.execute(insert, rows[0]))
             inserted = {rows[0]["id"]} if result.rowcount == 1 else set()
         else:
-            inserted = set((await session.scalars(insert.returning(_EVENTS.c.id), rows)).all())
+            inserted = set((await session.scalars(insert.returning(events_table.c.id), rows)).all())
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
         duplicates = [i for i in payloads if i not in inserted and i not in self._unwritten.routed]
@@ -254,11 +254,15 @@ class Dispatcher:
             self._write_at = clock.time() + self._record_interval
         self._unwritten.add(outcomes)
         if outcomes.failed:
-            soonest = min(at for at, _ in outcomes.failed.values())
-            self._check_at = min(self._check_at, clock.time() + _seconds_until(soonest))
-            sooner = True
-        if sooner:
+            self._check_within(min(_seconds_until(at) for at, _ in outcomes.failed.values()))
+        elif sooner:
             self._wake_loop()
+
+    def _check_within(self, seconds: float) -> None:
+        """The loop reads the log again within `seconds` (a routing of its own is due then)."""
+        clock = asyncio.get_running_loop()
+        self._check_at = min(self._check_at, clock.time() + seconds)
+        self._wake_loop()
 
     def _wake_loop(self) -> None:
         if self._wakeup is not None and not self._wakeup.done():
@@ -371,12 +375,9 @@ class Dispatcher:
                 .values(lease_until=None, next_attempt_at=utcnow() + delay)
             )
         if self._looping:
-            clock = asyncio.get_running_loop()
-            self._check_at = min(self._check_at, clock.time() + delay.total_seconds())
-            self._wake_loop()
+            self._check_within(delay.total_seconds())
 
 
-_EVENTS = cast(Table, StoredEvent.__table__)
 _DUE = (
     select(StoredEvent.id)
     .where(

@@ -4,25 +4,23 @@ memory for a moment, so that one transaction writes what many requests routed.""
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, bindparam, update
+from sqlalchemy import bindparam, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from inngest_temporal.db import insert_ignore
-from inngest_temporal.store import EventRoute, StoredEvent
+from inngest_temporal.store import event_routes_table, events_table
 
-# Core statements (a connection, no session: less work per write), built once.
-_EVENTS = cast(Table, StoredEvent.__table__)
-_ROUTES = cast(Table, EventRoute.__table__)
+# Built once, run on a connection.
 _ROUTED = (
-    update(_EVENTS)
-    .where(_EVENTS.c.id == bindparam("event"))
+    update(events_table)
+    .where(events_table.c.id == bindparam("event"))
     .values(routed_at=bindparam("at"), lease_until=None, last_error=None)
 )
 _FAILED = (
-    update(_EVENTS)
-    .where(_EVENTS.c.id == bindparam("event"))
+    update(events_table)
+    .where(events_table.c.id == bindparam("event"))
     .values(lease_until=None, next_attempt_at=bindparam("retry_at"), last_error=bindparam("why"))
 )
 
@@ -47,7 +45,7 @@ class Outcomes:
     async def write(self, connection: AsyncConnection) -> None:
         """In the caller's transaction. Writing the same outcomes twice changes nothing."""
         if self.routes:
-            await connection.execute(insert_ignore(connection, _ROUTES), self.routes)
+            await connection.execute(insert_ignore(connection, event_routes_table), self.routes)
         if self.routed:
             await connection.execute(
                 _ROUTED, [{"event": i, "at": at} for i, at in self.routed.items()]
