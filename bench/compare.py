@@ -5,11 +5,11 @@ by side, with ratios.
 
     python -m bench.compare [--n 120] [--rate 2] [--with-encryption-too]
 
-Each rendition gets a fresh dev server and app database (same flags, same SQLite pragmas), so no
-rendition inherits another's backlog or history, and the server's CPU is its own; they run one
-after the other (--order, --rounds to alternate the order and pool the figures). Other sessions
-share this machine: the load and the CPU others used during each rendition are printed, and the
-ratios are what to read.
+Each rendition gets a fresh dev server and app database (same flags; the same SQLite driver and
+pragmas: inngest_temporal.create_engine), so no rendition inherits another's backlog or history,
+and the server's CPU is its own; they run one after the other (--order, --rounds to alternate the
+order and pool the figures). Other sessions share this machine: the load and the CPU others used
+during each rendition are printed, and the ratios are what to read.
 
 The project's throttle and concurrency limits are lifted through FUNCTION_OVERRIDES so that a
 production limit (10 welcome emails a minute) does not dominate; its gates still run."""

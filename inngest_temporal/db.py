@@ -12,6 +12,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
 
+from inngest_temporal import sqlite_driver
+
 Sessions = async_sessionmaker[AsyncSession]
 
 
@@ -20,9 +22,11 @@ def create_engine(url: str, **options: Any) -> AsyncEngine:
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = _create_async_engine(url, connect_args={"timeout": 30}, **options)
+        # Statements run on the event loop's thread, and waiting for the write lock yields to it
+        # (sqlite_driver.py).
+        engine = _create_async_engine(url, module=sqlite_driver.dbapi(), **options)
         # The API and every worker process write to the same file: WAL lets readers and one
-        # writer proceed together, busy_timeout makes writers queue instead of failing.
+        # writer proceed together.
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         # Every transaction takes the write lock when it begins. A transaction that read first
         # and wrote later would otherwise fail at once ("database is locked", no waiting) when
@@ -40,7 +44,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
 

@@ -55,7 +55,7 @@ class SignupResponse(BaseModel):
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    engine = create_engine(settings.database_url)  # the same SQLite pragmas as the project's
+    engine = create_engine(settings.database_url)  # the project's SQLite driver and pragmas
     app.state.sessions = session_factory(engine)
     app.state.client = await connect()
     yield

@@ -25,7 +25,7 @@ log = logging.getLogger("bench.raw.worker")
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     client = await connect()
-    engine = create_engine(settings.database_url)  # the same SQLite pragmas as the project's
+    engine = create_engine(settings.database_url)  # the project's SQLite driver and pragmas
     sessions = session_factory(engine)
     worker = Worker(
         client,
