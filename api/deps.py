@@ -8,7 +8,9 @@ from inngest_temporal import Sessions
 from settings import Settings
 
 
-def get_services(request: Request) -> Services:
+# Dependencies are `async def` even when they do not await: FastAPI runs a plain `def` on a worker
+# thread, a hand-off to a thread and back on every request.
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -16,15 +18,15 @@ def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_sessions(services: ServicesDep) -> Sessions:
+async def get_sessions(services: ServicesDep) -> Sessions:
     return services.sessions
 
 
-def get_settings(services: ServicesDep) -> Settings:
+async def get_settings(services: ServicesDep) -> Settings:
     return services.settings
 
 
-def get_client(services: ServicesDep) -> Client:
+async def get_client(services: ServicesDep) -> Client:
     return services.client
 
 

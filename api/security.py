@@ -107,20 +107,20 @@ async def _user_of(oidc: OidcVerifier | None, settings: Settings, token: str) ->
 CallerDep = Annotated[Caller, Depends(caller)]
 
 
-def current_user(who: CallerDep) -> User:
+async def current_user(who: CallerDep) -> User:
     if who.user is None:
         raise Unauthorized("sign in first: send Authorization: Bearer <accessToken>")
     return who.user
 
 
-def viewer(who: CallerDep) -> Caller:
+async def viewer(who: CallerDep) -> Caller:
     """A signed-in customer or staff (for reading things that belong to a customer)."""
     if who.user is None and not who.staff:
         raise Unauthorized("sign in first: send Authorization: Bearer <accessToken>")
     return who
 
 
-def require_staff(who: CallerDep) -> None:
+async def require_staff(who: CallerDep) -> None:
     if who.staff:
         return
     if who.user is None:
@@ -128,7 +128,7 @@ def require_staff(who: CallerDep) -> None:
     raise Forbidden("staff only: this account is not an admin")
 
 
-def may_read_events(who: CallerDep, services: ServicesDep) -> None:
+async def may_read_events(who: CallerDep, services: ServicesDep) -> None:
     """The event log shows names and emails: staff, or a producer holding an event key; without
     any key configured (development), anyone."""
     open_log = not services.event_keys.required and services.settings.is_development

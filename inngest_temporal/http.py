@@ -71,7 +71,7 @@ class EventRecord(CamelModel):
     runs: list[RunRecord]
 
 
-def engine_services(request: Request) -> EngineServices:
+async def engine_services(request: Request) -> EngineServices:
     services: EngineServices = request.app.state.engine
     return services
 

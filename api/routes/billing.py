@@ -24,7 +24,7 @@ from settings import Settings
 router = APIRouter(prefix="/api/billing", tags=["billing"])
 
 
-def get_stripe(services: ServicesDep) -> StripeClient | None:
+async def get_stripe(services: ServicesDep) -> StripeClient | None:
     return services.stripe
 
 
