@@ -16,7 +16,7 @@ from typing import Any, Self
 
 from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from inngest_temporal.admission import GateActivities
@@ -34,6 +34,16 @@ PASSTHROUGH_MODULES = (
     "ulid",
     "cryptography",
 )
+
+
+# The runs one event starts have their first workflow tasks on the task queue's normal (not sticky)
+# queue all at once. The SDK's default polls it with one poller of five, so they were fetched one
+# round trip after another; here half of ten poll it (provision-account's first task waited
+# 12.7 -> 8.3 ms on the server, measured with bench.compare).
+FUNCTION_POLLING: dict[str, Any] = {
+    "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(10),
+    "nonsticky_to_sticky_poll_ratio": 1.0,
+}
 
 
 @dataclass(frozen=True)
@@ -128,7 +138,7 @@ def build_worker(
             *activity_methods([EventActivities(dispatcher), permits, gate_activities]),
         ],
         workflow_runner=runner,
-        **options,
+        **{**FUNCTION_POLLING, **options},
     )
     gates = Worker(
         client,
