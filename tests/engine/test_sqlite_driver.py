@@ -75,7 +75,7 @@ async def test_a_transaction_waits_for_another_of_this_process_without_stopping_
     ticks = await ticks_while(asyncio.ensure_future(quick()))
     await holder
     assert order == ["slow", "quick"]
-    assert ticks >= HELD / 0.01 / 2  # the loop kept running while `quick` waited
+    assert ticks >= 5  # the loop kept running while `quick` waited (blocked, it would not tick)
     async with engine.connect() as connection:
         assert (await connection.scalar(text("SELECT count(*) FROM marks"))) == 2
 
@@ -94,7 +94,7 @@ async def test_a_transaction_waits_for_another_process_without_stopping_the_loop
 
     ticks = await ticks_while(asyncio.ensure_future(write()))
     other.close()
-    assert ticks >= HELD / 0.01 / 2
+    assert ticks >= 5
     async with engine.connect() as connection:
         rows = (await connection.execute(text("SELECT name FROM marks"))).scalars().all()
     assert rows == ["other", "ours"]
