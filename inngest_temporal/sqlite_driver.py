@@ -44,10 +44,10 @@ _FROM_SQLITE3 = (
 )
 
 
-def dbapi(lock_timeout: float = LOCK_TIMEOUT) -> AsyncAdapt_aiosqlite_dbapi:
+def dbapi() -> AsyncAdapt_aiosqlite_dbapi:
     """The module SQLAlchemy's aiosqlite dialect drives, running sqlite3 inline."""
     module = SimpleNamespace(
-        connect=partial(Connection, lock_timeout=lock_timeout),
+        connect=partial(Connection, lock_timeout=LOCK_TIMEOUT),
         Connection=Connection,
         **{name: getattr(sqlite3, name) for name in _FROM_SQLITE3},
     )
@@ -161,10 +161,10 @@ class Connection:
         self._tx = _Inline()
 
     def __await__(self) -> Generator[Any, None, "Connection"]:
-        self._conn = sqlite3.connect(self._database, **self._options)
-        return self._opened().__await__()
+        return self._connect().__await__()
 
-    async def _opened(self) -> "Connection":
+    async def _connect(self) -> "Connection":
+        self._conn = sqlite3.connect(self._database, **self._options)
         return self
 
     @property
