@@ -20,35 +20,18 @@ import json
 import os
 import sys
 
-from application import build_registry
+from bench.ingest import lifted_limits, signup_functions
 from bench.measure import Measured, Rendition, measure
 from bench.report import print_report
 from bench.stack import PROJECT_API
-from events.users import SignupCompleted
 from inngest_temporal.codec import SETTING, generate_key
-from settings import Settings
 
-# The benchmark's own settings: its processes get theirs from the environment it gives them.
-settings = Settings(environment="development")
-
-UNLIMITED = 1_000_000
 RAW_WORKER = ["-m", "bench.raw.worker"]
 RAW_API = ("bench.raw.api:app",)
 
 
-def lifted_limits() -> dict[str, dict[str, dict[str, float]]]:
-    """FUNCTION_OVERRIDES lifting every signup function's throttle and concurrency limit."""
-    overrides: dict[str, dict[str, dict[str, float]]] = {}
-    for f in build_registry(settings).triggered_by.get(SignupCompleted.event_name, []):
-        if f.throttle is not None:
-            overrides.setdefault(f.id, {})["throttle"] = {"limit": UNLIMITED, "period_seconds": 1}
-        if f.concurrency is not None:
-            overrides.setdefault(f.id, {})["concurrency"] = {"limit": UNLIMITED}
-    return overrides
-
-
 def renditions(args: argparse.Namespace) -> list[Rendition]:
-    overrides = {"FUNCTION_OVERRIDES": json.dumps(lifted_limits())}
+    overrides = {"FUNCTION_OVERRIDES": json.dumps(lifted_limits(signup_functions()))}
     # The key is passed whether or not the project reads it yet: the report says whether the
     # histories came out encrypted.
     key = {SETTING: generate_key()}

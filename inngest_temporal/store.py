@@ -27,7 +27,8 @@ class StoredEvent(LogBase):
     id: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), primary_key=True)
     name: Mapped[str] = mapped_column(String(MAX_NAME_LENGTH), index=True)
     data: Mapped[Any] = mapped_column(JSON)
-    user: Mapped[Any] = mapped_column(JSON, default=None)
+    # Optional in the envelope (most events carry no user): NULL, as the migration has it.
+    user: Mapped[Any | None] = mapped_column(JSON, nullable=True, default=None)
     ts: Mapped[int] = mapped_column(BigInteger)
     v: Mapped[str | None] = mapped_column(String(MAX_NAME_LENGTH), default=None)
     received_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, index=True)

@@ -41,11 +41,15 @@ def tool(name: str) -> str:
     return found
 
 
-def migrate(url: str) -> str:
+def alembic_config(url: str) -> Config:
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "db" / "migrations"))
     config.attributes["database_url"] = url
-    command.upgrade(config, "heads")
+    return config
+
+
+def migrate(url: str) -> str:
+    command.upgrade(alembic_config(url), "heads")
     return url
 
 
