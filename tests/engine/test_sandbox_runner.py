@@ -10,7 +10,6 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
@@ -123,32 +122,22 @@ async def run_once(env: WorkflowEnvironment, runner: WorkflowRunner) -> tuple[li
     return [s.replace(workflow_id, "<run>") for s in seen], entries
 
 
-@pytest.fixture
-def stock() -> SandboxedWorkflowRunner:
-    return SandboxedWorkflowRunner(restrictions=sandbox().restrictions)
-
-
-async def test_payload_contexts_are_the_sdks(
-    dev_env: WorkflowEnvironment, stock: SandboxedWorkflowRunner
+async def test_payload_questions_are_answered_outside_the_sandbox_as_the_sdk_would(
+    dev_env: WorkflowEnvironment,
 ) -> None:
-    ours, _ = await run_once(dev_env, sandbox())
-    theirs, _ = await run_once(dev_env, stock)
+    stock = SandboxedWorkflowRunner(restrictions=sandbox().restrictions)
+    ours, ours_entered = await run_once(dev_env, sandbox())
+    theirs, theirs_entered = await run_once(dev_env, stock)
+
+    # The same answers: each command's payloads carry its own context, as under the SDK's path.
     assert sorted(ours) == sorted(theirs)
-    # What makes the context matter: each command's payloads carry its own.
     assert "encode local activity greet of <run>" in ours
     assert "encode activity greet of <run>" in ours
     assert "decode workflow <run>" in ours
 
-
-async def test_payload_questions_do_not_enter_the_sandbox(
-    dev_env: WorkflowEnvironment, stock: SandboxedWorkflowRunner
-) -> None:
-    _, ours = await run_once(dev_env, sandbox())
-    _, theirs = await run_once(dev_env, stock)
-
     def questions(entries: list[str]) -> int:
         return sum("serialization_context" in e or "store_context" in e for e in entries)
 
-    assert questions(theirs) > 0  # the SDK asks inside the sandbox...
-    assert questions(ours) == 0  # ... the engine's runs answer outside it
-    assert len(ours) < len(theirs) / 2
+    assert questions(theirs_entered) > 0  # the SDK asks inside the sandbox...
+    assert questions(ours_entered) == 0  # ... the engine's runs answer outside it
+    assert len(ours_entered) < len(theirs_entered) / 2
