@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, cast
 
 from temporalio import workflow
 from temporalio.client import Client
@@ -63,25 +63,26 @@ class _Instance(SandboxInstance):
     importer applied), three times per payload sequence on the way in and three on the way out
     of every activation: about 8% of the worker's CPU in the signup benchmark. The answer is
     plain reads of the run's pending commands by SDK code passed through to the sandbox, which
-    imports nothing; when a future SDK lays the instance out differently, the SDK's path runs."""
+    imports nothing. The in-sandbox instance exists once __init__ returns (it creates it)."""
 
+    @property
     def _in_sandbox(self) -> Any:
-        return self.globals_and_locals.get("__temporal_in_sandbox")
+        return cast(dict[str, Any], self.globals_and_locals)["__temporal_in_sandbox"]
 
     def get_serialization_context(
         self, command_info: CommandInfo | None
     ) -> SerializationContext | None:
-        if (in_sandbox := self._in_sandbox()) is None:
-            return super().get_serialization_context(command_info)
-        context: SerializationContext | None = in_sandbox.get_serialization_context(command_info)
+        context: SerializationContext | None = self._in_sandbox.get_serialization_context(
+            command_info
+        )
         return context
 
     def get_external_store_context(
         self, command_info: CommandInfo | None
     ) -> StorageDriverStoreContext:
-        if (in_sandbox := self._in_sandbox()) is None:
-            return super().get_external_store_context(command_info)
-        context: StorageDriverStoreContext = in_sandbox.get_external_store_context(command_info)
+        context: StorageDriverStoreContext = self._in_sandbox.get_external_store_context(
+            command_info
+        )
         return context
 
 
