@@ -10,8 +10,9 @@ Several dispatchers share the work through leases: an event is claimed by one of
 `lease` at a time (on PostgreSQL with FOR UPDATE SKIP LOCKED; on SQLite one writer at a time),
 and each (event, function) route is recorded once, so no function receives an event twice.
 
-While its loop runs, a dispatcher writes what it routed within `record_interval`, for every
-request of that moment in one transaction, instead of one transaction more per request: an event
+While its loop runs, a dispatcher writes what it routed within `record_interval` (at once when a
+batch has gathered), for every request of that time in one transaction, instead of one
+transaction more per request: an event
 routed but not yet recorded is still under its lease, and if the process dies before the write,
 the event is routed again once the lease ends, which reaches no function twice (deterministic
 workflow ids). The loop reads the log for work of other processes every `poll_interval`, and at
@@ -63,8 +64,10 @@ class Dispatcher:
         *,
         lease: timedelta = timedelta(seconds=30),
         batch_size: int = 200,
-        poll_interval: float = 5.0,
-        record_interval: float = 1.0,
+        # Both intervals are bookkeeping a process pays while idle or lightly loaded: a pass over
+        # the log, a transaction of records, each about a millisecond of CPU on a cold process.
+        poll_interval: float = 15.0,
+        record_interval: float = 5.0,
         route_timeout: float = 5.0,
     ) -> None:
         self._sessions = sessions
@@ -253,6 +256,11 @@ class Dispatcher:
         if sooner:
             self._write_at = clock.time() + self._record_interval
         self._unwritten.add(outcomes)
+        if len(self._unwritten.routed) >= self._batch_size and self._write_at > clock.time():
+            # A busy moment: a batch is written at once, not one transaction holding SQLite's
+            # write lock for a whole interval's records.
+            self._write_at = clock.time()
+            sooner = True
         if outcomes.failed:
             self._check_within(min(_seconds_until(at) for at, _ in outcomes.failed.values()))
         elif sooner:

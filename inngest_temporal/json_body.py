@@ -45,8 +45,16 @@ def parse_json(body: bytes, max_depth: int = MAX_DEPTH) -> Any:
         raise BodyError(400, f"malformed JSON: {err}") from None
     except ValueError as err:
         raise BodyError(400, f"unsupported JSON number: {err}") from None
-    _check(value, max_depth)
+    if _may_breach(text, max_depth):
+        _check(value, max_depth)
     return value
+
+
+def _may_breach(text: str, max_depth: int) -> bool:
+    """Whether the parsed value needs walking: the parser refuses raw control characters in
+    strings and UTF-8 decoding refuses encoded surrogates, so NUL and a lone surrogate can only
+    come from a \\u escape; and a value nests no deeper than it has brackets."""
+    return "\\u" in text or text.count("{") + text.count("[") > max_depth
 
 
 def _no_constant(name: str) -> Any:

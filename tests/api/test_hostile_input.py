@@ -50,6 +50,7 @@ NESTED = b"[" * 100_000 + b"]" * 100_000
 CASES = [
     Case("deeply nested JSON", EVENTS, NESTED, 400, "nested deeper than 32 levels"),
     Case("deeply nested JSON, signup", SIGNUP, NESTED, 400, "nested deeper than 32 levels"),
+    Case("JSON nested 33 deep", EVENTS, b"[" * 33 + b"]" * 33, 400, "nested deeper than 32 levels"),
     Case("ts of 2**64", EVENTS, event(ts=2**64), 400, "integers must fit in 64 bits"),
     Case("ts after 2100", EVENTS, event(ts=2**62), 422, "ts: Input should be less than"),
     Case("ts before 1980", EVENTS, event(ts=1000), 422, "ts must be between 1980 and 2100"),

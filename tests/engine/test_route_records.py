@@ -1,6 +1,7 @@
 """While its loop runs, a dispatcher writes what a moment's requests routed in one transaction,
 not one more per request; what it routed and never wrote (the process died) is routed again once
-its lease ends, and reaches no function twice; a stopped loop writes what it kept; a routing of
+its lease ends, and reaches no function twice; a batch is written at once, not after the
+interval; a stopped loop writes what it kept; a routing of
 its own that failed is retried at once, not at the next read of the log. Temporal is a recording
 fake (tests/engine/fake_temporal.py), on SQLite and on PostgreSQL."""
 
@@ -128,6 +129,25 @@ async def test_a_stopped_loop_writes_what_it_kept(log_db: LogDatabase) -> None:
             assert all([await d.route(a) for a in requests])
             assert (await recorded(sessions, ids(requests)))[0] == 0
         assert (await recorded(sessions, ids(requests)))[0] == 2
+
+
+async def test_a_full_batch_is_written_without_waiting_for_the_interval(
+    log_db: LogDatabase,
+) -> None:
+    async with log_db.sessions() as sessions:
+        d = dispatcher(sessions, FakeTemporal(), record_interval=3600, batch_size=3)
+        requests = await stored(d, sessions, 3)
+        async with looping(d):
+            for a in requests[:2]:
+                assert await d.route(a)
+            await asyncio.sleep(0.1)
+            assert (await recorded(sessions, ids(requests)))[0] == 0  # two wait for the interval
+            assert await d.route(requests[2])
+
+            async def written() -> bool:
+                return (await recorded(sessions, ids(requests)))[0] == 3
+
+            await eventually(written, timeout=5)
 
 
 async def test_a_failed_routing_of_its_own_is_retried_before_the_next_read(
