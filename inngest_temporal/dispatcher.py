@@ -12,11 +12,10 @@ and each (event, function) route is recorded once, so no function receives an ev
 
 While its loop runs, a dispatcher writes what it routed within `record_interval` (at once when a
 batch has gathered), for every request of that time in one transaction, instead of one
-transaction more per request: an event
-routed but not yet recorded is still under its lease, and if the process dies before the write,
-the event is routed again once the lease ends, which reaches no function twice (deterministic
-workflow ids). The loop reads the log for work of other processes every `poll_interval`, and at
-once when a routing of its own is due again."""
+transaction more per request: an event routed but not yet recorded is still under its lease, and
+if the process dies before the write, the event is routed again once the lease ends, which
+reaches no function twice (deterministic workflow ids). The loop reads the log for work of other
+processes every `poll_interval`, and at once when a routing of its own is due again."""
 
 import asyncio
 import logging

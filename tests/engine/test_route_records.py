@@ -1,9 +1,9 @@
 """While its loop runs, a dispatcher writes what a moment's requests routed in one transaction,
 not one more per request; what it routed and never wrote (the process died) is routed again once
 its lease ends, and reaches no function twice; a batch is written at once, not after the
-interval; a stopped loop writes what it kept; a routing of
-its own that failed is retried at once, not at the next read of the log. Temporal is a recording
-fake (tests/engine/fake_temporal.py), on SQLite and on PostgreSQL."""
+interval; a stopped loop writes what it kept; a routing of its own that failed is retried at
+once, not at the next read of the log. Temporal is a recording fake (tests/engine/fake_temporal.py),
+on SQLite and on PostgreSQL."""
 
 import asyncio
 from collections.abc import AsyncIterator
