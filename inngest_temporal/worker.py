@@ -7,43 +7,20 @@ activity waiting on an update), and if the gates shared the runs' workflow task 
 runs could hold every slot while their gates wait for one."""
 
 import asyncio
-import functools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self, cast
+from typing import Any, Self
 
-from temporalio import workflow
 from temporalio.client import Client
-from temporalio.converter import SerializationContext
-from temporalio.converter._extstore import StorageDriverStoreContext
-from temporalio.worker import (
-    PollerBehaviorSimpleMaximum,
-    Worker,
-    WorkflowInstance,
-    WorkflowInstanceDetails,
-)
-from temporalio.worker._command_aware_visitor import CommandInfo
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
-from temporalio.worker.workflow_sandbox._runner import _Instance as SandboxInstance
+from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from inngest_temporal.admission import GateActivities
 from inngest_temporal.dispatcher import Dispatcher
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.permits import PermitActivities
+from inngest_temporal.sandbox import sandbox
 from inngest_temporal.sending import EventActivities
-
-# Pure libraries event models use: loaded once, not re-imported into every workflow sandbox.
-PASSTHROUGH_MODULES = (
-    "pydantic",
-    "pydantic_core",
-    "email_validator",
-    "idna",
-    "ulid",
-    "cryptography",
-)
-
 
 # The runs one event starts have their first workflow tasks on the task queue's normal (not sticky)
 # queue all at once. The SDK's default polls it with one poller of five, so they were fetched one
@@ -53,64 +30,6 @@ FUNCTION_POLLING: dict[str, Any] = {
     "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(10),
     "nonsticky_to_sticky_poll_ratio": 1.0,
 }
-
-
-class _Instance(SandboxInstance):
-    """A run in the sandbox, answering the SDK's per-payload questions (which serialization and
-    external-storage context a payload of a command gets) by asking the run's state directly.
-
-    The SDK enters the sandbox for each (compiling and executing a snippet with the sandbox's
-    importer applied), three times per payload sequence on the way in and three on the way out
-    of every activation: about 8% of the worker's CPU in the signup benchmark. The answer is
-    plain reads of the run's pending commands by SDK code passed through to the sandbox, which
-    imports nothing. The in-sandbox instance exists once __init__ returns (it creates it)."""
-
-    @property
-    def _in_sandbox(self) -> Any:
-        return cast(dict[str, Any], self.globals_and_locals)["__temporal_in_sandbox"]
-
-    def get_serialization_context(
-        self, command_info: CommandInfo | None
-    ) -> SerializationContext | None:
-        context: SerializationContext | None = self._in_sandbox.get_serialization_context(
-            command_info
-        )
-        return context
-
-    def get_external_store_context(
-        self, command_info: CommandInfo | None
-    ) -> StorageDriverStoreContext:
-        context: StorageDriverStoreContext = self._in_sandbox.get_external_store_context(
-            command_info
-        )
-        return context
-
-
-@dataclass(frozen=True)
-class _ValidatingOnce(SandboxedWorkflowRunner):
-    """The sandbox, validating each workflow class once per process (validation runs the class in
-    a sandbox of its own, tenths of a second each, and answers the same for every worker a
-    process builds; a test suite builds one per test), with runs answering payload questions
-    without entering the sandbox (`_Instance`)."""
-
-    _validated: set[type] = field(default_factory=set, init=False, compare=False, repr=False)
-
-    def prepare_workflow(self, defn: workflow._Definition) -> None:
-        if defn.cls not in self._validated:
-            super().prepare_workflow(defn)
-            self._validated.add(defn.cls)
-
-    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
-        return _Instance(det, self.runner_class, self.restrictions)
-
-
-@functools.cache
-def sandbox(passthrough_modules: tuple[str, ...] = ()) -> SandboxedWorkflowRunner:
-    return _ValidatingOnce(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(
-            *PASSTHROUGH_MODULES, *passthrough_modules
-        )
-    )
 
 
 def activity_methods(holders: Iterable[object]) -> list[Callable[..., Any]]:

@@ -12,7 +12,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from application import FUNCTIONS
 from inngest_temporal.gate import GateWorkflow
-from inngest_temporal.worker import PASSTHROUGH_MODULES
+from inngest_temporal.sandbox import PASSTHROUGH_MODULES
 from tests.conftest import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))

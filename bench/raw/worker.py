@@ -14,7 +14,7 @@ from bench.raw.connection import connect
 from bench.raw.trial import TrialStarter
 from bench.raw.workflows import WORKFLOWS
 from inngest_temporal import activity_methods, create_engine, session_factory
-from inngest_temporal.worker import PASSTHROUGH_MODULES
+from inngest_temporal.sandbox import PASSTHROUGH_MODULES
 from settings import load_settings
 
 settings = load_settings()

@@ -1,15 +1,21 @@
-"""The engine's workflow sandbox: a run answers the SDK's per-payload questions (which
-serialization context a payload of a command gets) without entering the sandbox, and the answers
-are the SDK's own: a codec that reads the context sees the same contexts as under the SDK's
-stock sandbox."""
+"""The engine's workflow sandbox: a worker loads each workflow module once (a file replaced on
+disk under a running worker does not change the runs it starts next), the sandbox still refuses
+what a workflow must not do on every run, and a run answers the SDK's per-payload questions (which
+serialization context a payload of a command gets) without entering the sandbox, with the SDK's
+own answers: a codec that reads the context sees the same contexts as under the SDK's stock
+sandbox."""
 
+import asyncio
 import dataclasses
+import importlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
@@ -24,10 +30,14 @@ from temporalio.converter import (
 )
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner
+from temporalio.worker.workflow_sandbox import (
+    RestrictedWorkflowAccessError,
+    SandboxedWorkflowRunner,
+)
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
-from inngest_temporal.worker import sandbox
+from inngest_temporal.sandbox import sandbox
+from tests.engine import rendezvous
 
 
 class Greeting(BaseModel):
@@ -49,6 +59,100 @@ class GreetsTwice:
         )
         remote = await workflow.execute_activity(greet, greeting, start_to_close_timeout=timeout)
         return [local, remote]
+
+
+@workflow.defn(name="draws-a-uuid")
+class DrawsAUuid:
+    @workflow.run
+    async def run(self, held: bool) -> str:
+        await workflow.sleep(0.01)  # the draw in a later activation
+        if held:
+            rendezvous.hold()
+        try:
+            uuid.uuid4()  # refused while a workflow runs (its id would differ on replay)
+        except RestrictedWorkflowAccessError:
+            return "refused"
+        return "drawn"
+
+
+VERSIONED = """
+from temporalio import workflow
+
+VERSION = {version!r}
+
+
+@workflow.defn(name="reports-its-version")
+class ReportsItsVersion:
+    @workflow.run
+    async def run(self) -> str:
+        return VERSION
+"""
+
+
+async def versions_reported(
+    env: WorkflowEnvironment, tmp_path: Path, runner: WorkflowRunner
+) -> list[str]:
+    """What a run reports before and after its module's file is replaced under the worker."""
+    module_name = f"deployed_{uuid.uuid4().hex}"
+    source = tmp_path / f"{module_name}.py"
+    source.write_text(VERSIONED.format(version="first"))
+    module = importlib.import_module(module_name)
+    task_queue = f"tq-{uuid.uuid4()}"
+    reported = []
+    async with Worker(
+        env.client,
+        task_queue=task_queue,
+        workflows=[module.ReportsItsVersion],
+        workflow_runner=runner,
+    ):
+        for version in ("first", "second, deployed later"):
+            source.write_text(VERSIONED.format(version=version))
+            reported.append(
+                await env.client.execute_workflow(
+                    "reports-its-version", id=f"version-{uuid.uuid4()}", task_queue=task_queue
+                )
+            )
+    return reported
+
+
+async def test_a_worker_runs_the_code_it_started_with_when_files_change_under_it(
+    dev_env: WorkflowEnvironment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(str(tmp_path))
+    stock = SandboxedWorkflowRunner(restrictions=sandbox().restrictions)
+
+    assert await versions_reported(dev_env, tmp_path, sandbox()) == ["first", "first"]
+    # The SDK's sandbox reads the module from disk for every run it starts.
+    assert await versions_reported(dev_env, tmp_path, stock) == ["first", "second, deployed later"]
+
+
+async def test_the_sandbox_refuses_nondeterminism_on_every_run_of_a_module(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    task_queue = f"tq-{uuid.uuid4()}"
+
+    async def draw(held: bool) -> str:
+        result: str = await client.execute_workflow(
+            DrawsAUuid.run, held, id=f"draws-{uuid.uuid4()}", task_queue=task_queue
+        )
+        return result
+
+    rendezvous.HOLDING.clear()
+    rendezvous.GO_ON.clear()
+    runner = sandbox(("tests.engine.rendezvous",))  # the runs and the test share its events
+    async with Worker(
+        client, task_queue=task_queue, workflows=[DrawsAUuid], workflow_runner=runner
+    ):
+        first = await draw(held=False)
+        # A run holds its activation open on one of the worker's threads while another run of
+        # the same module runs a whole activation (and leaves it) on another; then the held run
+        # draws. Runs of a module share its loaded modules, not whether each is running.
+        held = asyncio.create_task(draw(held=True))
+        await asyncio.to_thread(rendezvous.HOLDING.wait, 5)
+        meanwhile = await draw(held=False)
+        rendezvous.GO_ON.set()
+        assert [first, meanwhile, await held] == ["refused"] * 3
 
 
 class ContextRecorder(PayloadCodec, WithSerializationContext):
