@@ -8,11 +8,10 @@ from pathlib import Path
 
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
-from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from application import FUNCTIONS
 from inngest_temporal.gate import GateWorkflow
-from inngest_temporal.sandbox import PASSTHROUGH_MODULES
+from inngest_temporal.sandbox import sandbox
 from tests.conftest import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -27,9 +26,7 @@ async def test_every_recorded_history_replays() -> None:
     replayer = Replayer(
         workflows=[*FUNCTIONS, GateWorkflow],
         data_converter=CONVERTER,
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH_MODULES)
-        ),
+        workflow_runner=sandbox(),  # the workers' own
     )
 
     async def histories() -> AsyncIterator[WorkflowHistory]:
