@@ -65,7 +65,6 @@ class GreetsTwice:
 class DrawsAUuid:
     @workflow.run
     async def run(self, held: bool) -> str:
-        await workflow.sleep(0.01)  # the draw in a later activation
         if held:
             rendezvous.hold()
         try:
