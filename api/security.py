@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from api.deps import ServicesDep
 from api.errors import Forbidden, Unauthorized
@@ -77,7 +77,7 @@ async def caller(request: Request, services: ServicesDep) -> Caller:
     async with services.sessions() as session:
         if user_id.startswith("email:"):
             user = await session.scalar(
-                select(User).where(func.lower(User.email) == user_id.removeprefix("email:"))
+                select(User).where(User.email_is(user_id.removeprefix("email:")))
             )
         else:
             user = await session.get(User, user_id)

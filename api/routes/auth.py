@@ -7,7 +7,7 @@ from typing import Literal
 
 from fastapi import APIRouter, Query, status
 from pydantic import EmailStr, Field
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from ulid import ULID
 
@@ -80,7 +80,7 @@ async def signup(body: SignupRequest, services: ServicesDep) -> SignupResponse:
     taken = Conflict(f"a user with email {email} already exists")
     try:
         async with services.change() as change:
-            if await change.session.scalar(select(User.id).where(func.lower(User.email) == email)):
+            if await change.session.scalar(select(User.id).where(User.email_is(email))):
                 raise taken
             change.session.add(user)
             await change.session.flush()
@@ -108,7 +108,7 @@ async def request_sign_in(body: SignInRequest, services: ServicesDep) -> SignInS
     """The same answer whether or not the address has an account: nothing to learn from it."""
     email = body.email.lower()
     async with services.change() as change:
-        user = await change.session.scalar(select(User).where(func.lower(User.email) == email))
+        user = await change.session.scalar(select(User).where(User.email_is(email)))
         if user is not None:
             await change.emit(
                 SignInRequested(

@@ -14,7 +14,7 @@ from typing import Literal, cast
 from fastapi import FastAPI, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
 from pydantic.alias_generators import to_camel
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
@@ -79,7 +79,7 @@ async def signup(body: SignupRequest, request: Request) -> SignupResponse:
     taken = HTTPException(409, f"a user with email {email} already exists")
     try:
         async with sessions() as session, session.begin():
-            if await session.scalar(select(User.id).where(func.lower(User.email) == email)):
+            if await session.scalar(select(User.id).where(User.email_is(email))):
                 raise taken
             session.add(User(id=user_id, email=email, name=body.name, plan=body.plan))
     except IntegrityError:

@@ -3,7 +3,19 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ColumnElement,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from db.models.base import Base, UtcDateTime, utcnow
@@ -11,6 +23,9 @@ from db.models.base import Base, UtcDateTime, utcnow
 
 class User(Base):
     __tablename__ = "users"
+    # Sign-up and sign-in find a user by address whatever its case: without this index each
+    # lookup read the whole table (and two addresses differing only in case could both sign up).
+    __table_args__ = (Index("ux_users_email_lower", text("lower(email)"), unique=True),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)
@@ -23,6 +38,11 @@ class User(Base):
     trial_ends_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None, index=True)
     last_active_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+    @classmethod
+    def email_is(cls, address: str) -> ColumnElement[bool]:
+        """The user with this address, in any case, found through `ux_users_email_lower`."""
+        return func.lower(cls.email) == address.lower()
 
 
 class Workspace(Base):
