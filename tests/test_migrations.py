@@ -2,6 +2,7 @@
 model changed without its migration would otherwise surface as a failed insert in production.
 And the lookup every sign-up and sign-in makes is served by an index."""
 
+import pytest
 from alembic import command
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -9,11 +10,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from db.models import User
 from tests.conftest import alembic_config
 
+# Alembic cannot compare an index on an expression (it says so, and skips it): the lookup test below
+# checks `ux_users_email_lower` instead.
+SKIPS_EXPRESSION_INDEX = pytest.mark.filterwarnings(
+    "ignore:autogenerate skipping metadata-specified expression-based index"
+)
 
+
+@SKIPS_EXPRESSION_INDEX
 def test_sqlite_schema_matches_the_models(database_url: str) -> None:
     command.check(alembic_config(database_url))
 
 
+@SKIPS_EXPRESSION_INDEX
 def test_postgresql_schema_matches_the_models(postgres_url: str) -> None:
     command.check(alembic_config(postgres_url))
 
