@@ -80,7 +80,9 @@ def build_dispatcher(
     client: Client, sessions: Sessions, settings: Settings, registry: Registry
 ) -> Dispatcher:
     router = Router(client, settings.task_queue, registry, settings.router_max_in_flight)
-    return Dispatcher(sessions, router, on_stored=touch_last_active)
+    return Dispatcher(
+        sessions, router, on_stored=touch_last_active, route_timeout=settings.route_timeout_seconds
+    )
 
 
 def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..., Any]]:

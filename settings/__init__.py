@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     max_events_per_request: int = Field(default=5000, gt=0)
     max_event_bytes: int = Field(default=256 * 1024, gt=0)
     router_max_in_flight: int = 200
+    # How long a request waits on Temporal to route what it stored before answering with the
+    # events stored and leaving their routing to the dispatcher's loop (Temporal slow or down).
+    route_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     # e.g. FUNCTION_OVERRIDES=
     #   '{"send-welcome-email": {"throttle": {"limit": 3, "period_seconds": 2}}}'
     function_overrides: dict[str, FunctionOverride] = Field(default_factory=dict)

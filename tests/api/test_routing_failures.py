@@ -81,7 +81,13 @@ async def test_signup_and_event_accepted_while_temporal_is_down_run_once_it_is_b
     tmp_path: Path, fresh_database: tuple[str, Sessions], task_queue: str
 ) -> None:
     url, sessions = fresh_database
-    settings = Settings(environment="development", database_url=url, task_queue=task_queue)
+    # A request waits a second on the Temporal that is down, not five.
+    settings = Settings(
+        environment="development",
+        database_url=url,
+        task_queue=task_queue,
+        route_timeout_seconds=1,
+    )
     temporal = TemporalDevServer(tmp_path)
     await temporal.start()
     try:
