@@ -18,6 +18,7 @@ reaches no function twice (deterministic workflow ids). The loop reads the log f
 processes every `poll_interval`, and at once when a routing of its own is due again."""
 
 import asyncio
+import heapq
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
@@ -87,6 +88,9 @@ class Dispatcher:
         self._unwritten = Outcomes()
         self._write_at = 0.0
         self._check_at = 0.0
+        # When routings of its own are due again (loop clock): each gets a pass of its own, even
+        # when an earlier one's pass comes before it is due.
+        self._own_due: list[float] = []
         self._wakeup: asyncio.Future[None] | None = None
         # A flush waits for one under way: once it returns, what was routed before is written.
         self._writing = asyncio.Lock()
@@ -195,7 +199,7 @@ class Dispatcher:
                     if self._unwritten and clock.time() >= self._write_at:
                         await _to_the_end(self.flush())
                     if clock.time() >= self._check_at:
-                        self._check_at = clock.time() + self._poll_interval
+                        self._check_at = self._next_check(clock.time())
                         routed = await _to_the_end(self.route_due())
                 except asyncio.CancelledError:
                     raise
@@ -267,9 +271,17 @@ class Dispatcher:
 
     def _check_within(self, seconds: float) -> None:
         """The loop reads the log again within `seconds` (a routing of its own is due then)."""
-        clock = asyncio.get_running_loop()
-        self._check_at = min(self._check_at, clock.time() + seconds)
+        at = asyncio.get_running_loop().time() + seconds
+        heapq.heappush(self._own_due, at)
+        self._check_at = min(self._check_at, at)
         self._wake_loop()
+
+    def _next_check(self, now: float) -> float:
+        """After the pass that starts `now`: the next routing of its own not yet due, or the
+        next read for others' work."""
+        while self._own_due and self._own_due[0] <= now:
+            heapq.heappop(self._own_due)
+        return min([now + self._poll_interval, *self._own_due[:1]])
 
     def _wake_loop(self) -> None:
         if self._wakeup is not None and not self._wakeup.done():

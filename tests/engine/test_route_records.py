@@ -2,8 +2,8 @@
 not one more per request; what it routed and never wrote (the process died) is routed again once
 its lease ends, and reaches no function twice; a batch is written at once, not after the
 interval; a stopped loop writes what it kept; a routing of its own that failed is retried at
-once, not at the next read of the log. Temporal is a recording fake (tests/engine/fake_temporal.py),
-on SQLite and on PostgreSQL."""
+once, not at the next read of the log (each of them, when they fall due one after another).
+Temporal is a recording fake (tests/engine/fake_temporal.py), on SQLite and on PostgreSQL."""
 
 import asyncio
 from collections.abc import AsyncIterator
@@ -164,5 +164,25 @@ async def test_a_failed_routing_of_its_own_is_retried_before_the_next_read(
 
             async def routed() -> bool:
                 return (await recorded(sessions, request.ids))[0] == 1
+
+            await eventually(routed, timeout=10)
+
+
+async def test_failed_routings_due_one_after_another_are_each_retried_before_the_next_read(
+    log_db: LogDatabase,
+) -> None:
+    """The first one's retry comes before the second is due: the second still gets its own."""
+    server = FakeTemporal(unavailable=1)
+    async with log_db.sessions() as sessions:
+        d = dispatcher(sessions, server, poll_interval=3600)
+        first, second = await stored(d, sessions, 2)
+        async with looping(d):
+            await asyncio.sleep(0.05)  # its first read of the log is behind it
+            assert not await d.route(first)
+            await asyncio.sleep(0.2)
+            assert not await d.route(second)  # Temporal just failed: left to the loop
+
+            async def routed() -> bool:
+                return (await recorded(sessions, first.ids + second.ids))[0] == 2
 
             await eventually(routed, timeout=10)
