@@ -24,9 +24,9 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import CursorResult, bindparam, or_, select, update
+from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from ulid import ULID
 
@@ -128,14 +128,19 @@ class Dispatcher:
             }
             for event_id, p in payloads.items()
         ]
-        insert = insert_ignore(session, events_table)
+        # Core on the transaction's connection: the ORM's execute adds nothing to an insert of
+        # plain rows but its own bookkeeping.
+        connection = await session.connection()
+        insert = insert_ignore(connection, events_table)
         if len(rows) == 1:
             # One event (most requests): whether it was new is the row count, with no RETURNING
             # to fetch.
-            result = cast(CursorResult[Any], await session.execute(insert, rows[0]))
+            result = await connection.execute(insert, rows[0])
             inserted = {rows[0]["id"]} if result.rowcount == 1 else set()
         else:
-            inserted = set((await session.scalars(insert.returning(events_table.c.id), rows)).all())
+            inserted = set(
+                (await connection.scalars(insert.returning(events_table.c.id), rows)).all()
+            )
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
         duplicates = [i for i in payloads if i not in inserted and i not in self._unwritten.routed]
@@ -324,12 +329,12 @@ class Dispatcher:
         """Routes every event of `work` (payload, attempt), and says what happened."""
         retried = [p["id"] for p, attempts in work if attempts > 1]
         done = await self._routed_functions(retried) if retried else {}
-        outcomes = await asyncio.gather(
-            *(
-                self.router.route(p, skip=done.get(p["id"], set()), retrying=attempts > 1)
-                for p, attempts in work
-            )
-        )
+        calls = [
+            self.router.route(p, skip=done.get(p["id"], set()), retrying=attempts > 1)
+            for p, attempts in work
+        ]
+        # One event (a request's): awaited in place, without a task of its own.
+        outcomes = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
         now = utcnow()
         done_now = Outcomes()
         for (payload, attempts), results in zip(work, outcomes, strict=True):

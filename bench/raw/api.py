@@ -1,7 +1,9 @@
 """The raw rendition's API: `uvicorn bench.raw.api:app`. A signup endpoint as a Temporal user
 would write it: the user row in one transaction (the same check and insert as the project's
-signup), then the four workflows started directly with the client, concurrently. No event log,
-no router. RAW_MODE (naive | split) and RAW_TRIAL (child | activity) ride in the workflow input.
+signup, the same role and last-active stamp), then the four workflows started directly with the
+client, concurrently, and the same access token in the answer: the application's own work is the
+same on both sides, so what differs is the engine's. No event log, no router. RAW_MODE
+(naive | split) and RAW_TRIAL (child | activity) ride in the workflow input.
 
 It answers 201 once the four starts returned, as the project's signup does after routing."""
 
@@ -20,10 +22,11 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDReusePolicy
 from ulid import ULID
 
+from api.security import is_admin_email, issue_access_token
 from bench.raw.connection import connect
 from bench.raw.inputs import SignupInput, TrialStart
 from db.models import User
-from inngest_temporal import Sessions, create_engine, session_factory
+from inngest_temporal import Sessions, create_engine, session_factory, utcnow
 from settings import load_settings
 
 settings = load_settings()
@@ -50,6 +53,9 @@ class SignupResponse(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
     user_id: str
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"
+    role: str
     status: Literal["created"] = "created"
 
 
@@ -76,12 +82,22 @@ async def signup(body: SignupRequest, request: Request) -> SignupResponse:
     client: Client = request.app.state.client
     email = body.email.lower()
     user_id = f"user_{ULID()}"
+    role = "admin" if is_admin_email(settings, email) else "member"
     taken = HTTPException(409, f"a user with email {email} already exists")
     try:
         async with sessions() as session, session.begin():
             if await session.scalar(select(User.id).where(User.email_is(email))):
                 raise taken
-            session.add(User(id=user_id, email=email, name=body.name, plan=body.plan))
+            session.add(
+                User(
+                    id=user_id,
+                    email=email,
+                    name=body.name,
+                    plan=body.plan,
+                    role=role,
+                    last_active_at=utcnow(),
+                )
+            )
     except IntegrityError:
         raise taken from None
     signup_input = SignupInput(
@@ -105,4 +121,6 @@ async def signup(body: SignupRequest, request: Request) -> SignupResponse:
             for workflow_type, id_template in SIGNUP_WORKFLOWS.items()
         )
     )
-    return SignupResponse(user_id=user_id)
+    return SignupResponse(
+        user_id=user_id, access_token=issue_access_token(settings, user_id), role=role
+    )

@@ -17,7 +17,7 @@ class FakeTemporal:
         claimed batch at once). `unavailable`: the first starts refused as by a server down."""
         self.calls: Counter[str] = Counter()
         self.by_dispatcher: Counter[str] = Counter()
-        self.running: dict[str, str] = {}  # workflow id: the summary it was started with
+        self.running: dict[str, str | None] = {}  # workflow id: the summary it was started with
         self.meet = meet
         self.arrived: set[str] = set()
         self.all_routing = asyncio.Event()
@@ -33,7 +33,7 @@ class FakeClient:
         self.name = name
 
     async def start_workflow(
-        self, workflow: str, arg: Any, *, id: str, static_summary: str, **options: Any
+        self, workflow: str, arg: Any, *, id: str, static_summary: str | None, **options: Any
     ) -> None:
         server = self.server
         server.calls[id] += 1
@@ -64,5 +64,5 @@ class FakeHandle:
             raise RPCError("not found", RPCStatusCode.NOT_FOUND, b"")
         return self
 
-    async def static_summary(self) -> str:
+    async def static_summary(self) -> str | None:
         return self.server.running[self.workflow_id]

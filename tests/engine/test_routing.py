@@ -86,6 +86,22 @@ async def test_an_event_that_arrives_before_the_wait_is_not_lost(
     assert routed and got_it is True
 
 
+async def test_the_run_list_says_which_event_started_each_run(
+    skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
+) -> None:
+    """A run of one event carries the event's id in its workflow id; a keyed run (one per key,
+    started by whichever event came first) says which event in its summary."""
+    client, key = skipping_env.client, unique("k")
+    async with engine_worker(client, sessions, task_queue, [FanOutA, Waiter]) as sender:
+        ping = Ping(id=unique("evt"), data=Key(key=key))
+        await sender.send([ping])
+        fan_out = await client.get_workflow_handle(f"fan-out-a-{ping.id}").describe()
+        keyed = await client.get_workflow_handle(f"waiter-{key}").describe()
+
+    assert await keyed.static_summary() == f"test/ping {ping.id}"
+    assert fan_out.workflow_type == "fan-out-a" and await fan_out.static_summary() is None
+
+
 async def test_a_cancel_ends_the_run_between_steps(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
