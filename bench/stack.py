@@ -34,6 +34,7 @@ from bench.processes import (
 from infra.dev import wait_for_temporal
 from inngest_temporal import Event, FunctionSpec
 from inngest_temporal.client import connect_temporal
+from inngest_temporal.router import run_summary
 
 WORKER_READY = "worker on task queue"  # logged by worker.py (and bench/raw/worker.py) once polling
 PROJECT_WORKER = ["worker.py"]
@@ -68,15 +69,16 @@ class Stack:
     async def start_run(self, f: FunctionSpec, event: Event) -> None:
         """Start the run `event` starts for `f`, exactly as the router would (id, reuse policy,
         summary), but straight from this process with the Temporal client."""
+        payload = event.to_json()
         await self.client.start_workflow(
             f.id,
             event,
-            id=f.workflow_id(event.to_json()),
+            id=f.workflow_id(payload),
             task_queue=self.task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE
             if f.key
             else WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            static_summary=f"{event.name} {event.id}",
+            static_summary=run_summary(f, payload),
         )
 
     def cpu(self) -> dict[str, float]:
