@@ -2,7 +2,7 @@
 (unless TEMPORAL_ADDRESS is given), a migrated SQLite app database, a worker process and
 optionally an API under uvicorn, each a subprocess on free ports, all in one temp directory.
 
-The worker and API default to the project's (`python worker.py`, `api.main:app`); the raw
+The worker and API default to the project's (`python worker.py`, `api.main:create_app`); the raw
 Temporal rendition (bench/raw/) passes its own, so both sides run as the same kind of processes
 against the same kind of server."""
 
