@@ -329,12 +329,12 @@ class Dispatcher:
         """Routes every event of `work` (payload, attempt), and says what happened."""
         retried = [p["id"] for p, attempts in work if attempts > 1]
         done = await self._routed_functions(retried) if retried else {}
-        calls = [
-            self.router.route(p, skip=done.get(p["id"], set()), retrying=attempts > 1)
-            for p, attempts in work
-        ]
-        # One event (a request's): awaited in place, without a task of its own.
-        outcomes = [await calls[0]] if len(calls) == 1 else await asyncio.gather(*calls)
+        outcomes = await asyncio.gather(
+            *(
+                self.router.route(p, skip=done.get(p["id"], set()), retrying=attempts > 1)
+                for p, attempts in work
+            )
+        )
         now = utcnow()
         done_now = Outcomes()
         for (payload, attempts), results in zip(work, outcomes, strict=True):
