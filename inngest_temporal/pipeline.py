@@ -96,8 +96,11 @@ class Pipeline:
                 except FailureError:
                     workflow.logger.warning("could not return %s; gone runs' are", request.gate_id)
             # A confirmation still on its way is waited for (a run that ended in the task that
-            # got its permit): a lost one would keep its grant in the throttle's window.
-            await asyncio.gather(*self._confirmations, return_exceptions=True)
+            # got its permit): a lost one would keep its grant in the throttle's window. Only
+            # then: an evicted run's coroutine is closed on a thread with no event loop, where
+            # even an empty gather raises.
+            if self._confirmations:
+                await asyncio.gather(*self._confirmations, return_exceptions=True)
             holder = self._holder() if gated else None
             for gate_id in gated:
                 try:
