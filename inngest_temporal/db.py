@@ -6,7 +6,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import DateTime, Insert, Table, TypeDecorator, event
+from sqlalchemy import Connection, DateTime, Insert, Table, TypeDecorator, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
@@ -60,9 +60,11 @@ def is_postgresql(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def insert_ignore(on: AsyncSession | AsyncConnection, model: type[Any] | Table) -> Insert:
+def insert_ignore(
+    on: AsyncSession | AsyncConnection | Connection, model: type[Any] | Table
+) -> Insert:
     """INSERT ... ON CONFLICT DO NOTHING on SQLite and PostgreSQL: the basis of idempotent steps."""
-    dialect = on.dialect if isinstance(on, AsyncConnection) else on.get_bind().dialect
+    dialect = on.get_bind().dialect if isinstance(on, AsyncSession) else on.dialect
     return _insert_ignore(dialect.name, model)  # type: ignore[arg-type]
 
 

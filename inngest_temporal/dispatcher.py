@@ -28,6 +28,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import Session
 from ulid import ULID
 
 from inngest_temporal.db import Sessions, insert_ignore, is_postgresql, utcnow
@@ -128,19 +129,7 @@ class Dispatcher:
             }
             for event_id, p in payloads.items()
         ]
-        # Core on the transaction's connection: the ORM's execute adds nothing to an insert of
-        # plain rows but its own bookkeeping.
-        connection = await session.connection()
-        insert = insert_ignore(connection, events_table)
-        if len(rows) == 1:
-            # One event (most requests): whether it was new is the row count, with no RETURNING
-            # to fetch.
-            result = await connection.execute(insert, rows[0])
-            inserted = {rows[0]["id"]} if result.rowcount == 1 else set()
-        else:
-            inserted = set(
-                (await connection.scalars(insert.returning(events_table.c.id), rows)).all()
-            )
+        inserted = await session.run_sync(_insert_new, rows)
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
         duplicates = [i for i in payloads if i not in inserted and i not in self._unwritten.routed]
@@ -329,12 +318,13 @@ class Dispatcher:
         """Routes every event of `work` (payload, attempt), and says what happened."""
         retried = [p["id"] for p, attempts in work if attempts > 1]
         done = await self._routed_functions(retried) if retried else {}
-        outcomes = await asyncio.gather(
-            *(
-                self.router.route(p, skip=done.get(p["id"], set()), retrying=attempts > 1)
-                for p, attempts in work
-            )
-        )
+        # One gather for every call of every event: no task of its own per event.
+        calls = [
+            self.router.calls(p, skip=done.get(p["id"], set()), retrying=attempts > 1)
+            for p, attempts in work
+        ]
+        answers = iter(await asyncio.gather(*(c for event_calls in calls for c in event_calls)))
+        outcomes = [[next(answers) for _ in event_calls] for event_calls in calls]
         now = utcnow()
         done_now = Outcomes()
         for (payload, attempts), results in zip(work, outcomes, strict=True):
@@ -412,6 +402,20 @@ _DUE = (
     .order_by(StoredEvent.received_at)
 )
 _ANY_DUE = _DUE.limit(1)
+
+
+def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
+    """Inserts the rows not in the log yet, and says which. Core on the transaction's
+    connection, all in one hop to SQLAlchemy's sync side: the ORM's execute adds nothing to an
+    insert of plain rows but its own bookkeeping."""
+    connection = session.connection()
+    insert = insert_ignore(connection, events_table)
+    if len(rows) == 1:
+        # One event (most requests): whether it was new is the row count, with no RETURNING
+        # to fetch.
+        result = connection.execute(insert, rows[0])
+        return {rows[0]["id"]} if result.rowcount == 1 else set()
+    return set(connection.scalars(insert.returning(events_table.c.id), rows).all())
 
 
 async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:

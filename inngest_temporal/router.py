@@ -7,7 +7,7 @@ to repeat: a second start of the same event is refused by Temporal, a run ignore
 already received, and a cancel of a cancelled run changes nothing."""
 
 import asyncio
-from collections.abc import Collection
+from collections.abc import Collection, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,9 +52,18 @@ class Router:
     ) -> list[Route | RouteFailure]:
         """Routes to every function the event concerns but those in `skip` (already routed).
         `retrying`: an earlier attempt may have reached Temporal without being recorded."""
+        return list(await asyncio.gather(*self.calls(payload, skip, retrying)))
+
+    def calls(
+        self,
+        payload: dict[str, Any],
+        skip: Collection[str] = (),
+        retrying: bool = False,
+    ) -> list[Coroutine[Any, Any, Route | RouteFailure]]:
+        """What `route()` awaits, for a caller routing several events in one gather."""
         name = payload["name"]
         registry = self.registry
-        calls = [
+        return [
             *(
                 self._start(f, payload, retrying)
                 for f in registry.triggered_by.get(name, ())
@@ -71,7 +80,6 @@ class Router:
                 if f.id not in skip
             ),
         ]
-        return list(await asyncio.gather(*calls))
 
     async def _start(
         self, f: FunctionSpec, payload: dict[str, Any], retrying: bool
