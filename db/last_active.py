@@ -17,9 +17,9 @@ async def touch_last_active(session: AsyncSession, events: list[Event]) -> None:
     user_ids = {
         str(e.data.user_id) for e in events if isinstance(getattr(e.data, "user_id", None), str)
     }
-    # A user this transaction holds, stamped under a minute ago (a signup's new user), needs no
-    # statement of its own.
-    for written in session.sync_session.identity_map.values():
+    # A user this transaction holds, stamped under a minute ago (a signup's new user, flushed or
+    # not yet), needs no statement of its own.
+    for written in (*session.new, *session.identity_map.values()):
         if not isinstance(written, User) or written.last_active_at is None:
             continue
         if now - written.last_active_at < FRESH:

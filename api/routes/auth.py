@@ -82,8 +82,8 @@ async def signup(body: SignupRequest, services: ServicesDep) -> SignupResponse:
         async with services.change() as change:
             if await change.session.scalar(select(User.id).where(User.email_is(email))):
                 raise taken
+            # Written at the commit, with the event (no flush of its own first).
             change.session.add(user)
-            await change.session.flush()
             await change.emit(
                 SignupCompleted(
                     id=f"signup-{user.id}",
