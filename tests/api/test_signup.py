@@ -4,7 +4,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from temporalio.client import WorkflowExecutionStatus, WorkflowHandle
 
 from db.models import AnalyticsEvent, OutboxMessage, User, Workspace, WorkspaceSetting
@@ -84,6 +84,34 @@ async def test_signup_runs_both_pipelines_and_records_everything(api: Api) -> No
     outbox = (await api.http.get("/api/dev/outbox", params={"to": email})).json()
     welcome = [m for m in outbox if m["subject"] == "Welcome to SaaS App, Ada!"]
     assert len(welcome) == 1 and welcome[0]["idempotencyKey"].endswith("/send-email")
+
+
+async def test_a_users_last_activity_is_their_signup_then_any_event_about_them(api: Api) -> None:
+    """What the churn report reads: the signup stamps it, and any accepted event carrying the
+    user's id moves it (the engine's hook, in the event's own transaction)."""
+
+    async def last_active(user_id: str) -> datetime | None:
+        async with api.sessions() as session:
+            return await session.scalar(select(User.last_active_at).where(User.id == user_id))
+
+    response = await api.http.post(
+        "/api/auth/signup", json={"email": f"{unique('act')}@example.com", "name": "Act"}
+    )
+    user_id = response.json()["userId"]
+    stamped = await last_active(user_id)
+    assert stamped is not None and datetime.now(UTC) - stamped < timedelta(minutes=1)
+
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    async with api.sessions() as session, session.begin():
+        await session.execute(
+            update(User).where(User.id == user_id).values(last_active_at=long_ago)
+        )
+    sent = await api.http.post(
+        "/api/events", json={"name": "user/signed-in", "data": {"userId": user_id}}
+    )
+    assert sent.status_code == 200, sent.text
+    moved = await last_active(user_id)
+    assert moved is not None and datetime.now(UTC) - moved < timedelta(minutes=1)
 
 
 async def test_signup_steps_are_visible_by_their_seed_ids(api: Api) -> None:
