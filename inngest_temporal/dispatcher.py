@@ -42,6 +42,7 @@ log = logging.getLogger("inngest_temporal.dispatcher")
 T = TypeVar("T")
 OnStored = Callable[[AsyncSession, list[Event]], Awaitable[None]]
 MAX_RETRY_DELAY = timedelta(seconds=5)
+DUE_MARGIN = 0.05  # seconds: see `_check_within`
 _LONG_AGO = datetime.min.replace(tzinfo=UTC)
 
 
@@ -264,8 +265,11 @@ class Dispatcher:
             self._wake_loop()
 
     def _check_within(self, seconds: float) -> None:
-        """The loop reads the log again within `seconds` (a routing of its own is due then)."""
-        at = asyncio.get_running_loop().time() + seconds
+        """The loop reads the log again once `seconds` have passed (a routing of its own is due
+        then), a moment after: the due time is written in wall-clock time and the loop wakes by
+        its own monotonic clock, and a wall clock running behind by a hair (NTP slewing it) would
+        find nothing due yet, leaving the event to the next read of the log."""
+        at = asyncio.get_running_loop().time() + seconds + DUE_MARGIN
         heapq.heappush(self._own_due, at)
         self._check_at = min(self._check_at, at)
         self._wake_loop()

@@ -2,16 +2,21 @@
 not one more per request; what it routed and never wrote (the process died) is routed again once
 its lease ends, and reaches no function twice; a batch is written at once, not after the
 interval; a stopped loop writes what it kept; a routing of its own that failed is retried at
-once, not at the next read of the log (each of them, when they fall due one after another).
+once, not at the next read of the log (each of them, when they fall due one after another, and
+when the wall clock runs slow).
 Temporal is a recording fake (tests/engine/fake_temporal.py), on SQLite and on PostgreSQL."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
+
+import inngest_temporal.dispatcher as dispatcher_module
 
 from inngest_temporal import Accepted, Dispatcher, Router, Sessions
 from inngest_temporal.store import EventRoute, StoredEvent
@@ -156,6 +161,31 @@ async def test_a_failed_routing_of_its_own_is_retried_before_the_next_read(
     server = FakeTemporal(unavailable=1)
     async with log_db.sessions() as sessions:
         # It would read the log for others' work only in an hour.
+        d = dispatcher(sessions, server, poll_interval=3600)
+        [request] = await stored(d, sessions, 1)
+        async with looping(d):
+            await asyncio.sleep(0.05)  # its first read of the log is behind it
+            assert not await d.route(request)
+
+            async def routed() -> bool:
+                return (await recorded(sessions, request.ids))[0] == 1
+
+            await eventually(routed, timeout=10)
+
+
+async def test_a_failed_routing_is_retried_on_time_when_the_wall_clock_runs_slow(
+    log_db: LogDatabase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The due time is wall-clock time, the loop's wake-up monotonic: with a wall clock 1%
+    slow (NTP slewing it, or a VM's), the loop still finds the event due when it wakes."""
+    started, monotonic = datetime.now(UTC), time.monotonic()
+    monkeypatch.setattr(
+        dispatcher_module,
+        "utcnow",
+        lambda: started + timedelta(seconds=(time.monotonic() - monotonic) * 0.99),
+    )
+    server = FakeTemporal(unavailable=1)
+    async with log_db.sessions() as sessions:
         d = dispatcher(sessions, server, poll_interval=3600)
         [request] = await stored(d, sessions, 1)
         async with looping(d):
