@@ -17,7 +17,6 @@ import pytest
 from sqlalchemy import event, func, select
 
 import inngest_temporal.dispatcher as dispatcher_module
-
 from inngest_temporal import Accepted, Dispatcher, Router, Sessions
 from inngest_temporal.store import EventRoute, StoredEvent
 from tests.engine.conftest import LogDatabase
