@@ -211,9 +211,11 @@ class PermitActivities:
         """The next slot after the latest, and at least one window after the `limit`-th latest:
         any window of `period` (plus the margin) then holds at most `limit` slots."""
         gate_id, margin = request.gate_id, throttle_margin(period)
-        now = request.at or utcnow()
         async with self._sessions() as session, session.begin():
             await _lock(session, gate_id)
+            # The asking moment is read with the gate held: read before, a run that waited for
+            # the lock behind a later asker would find its slot "later" than its moment and wait.
+            now = request.at or utcnow()
             await session.execute(
                 delete(ThrottleSlot).where(
                     ThrottleSlot.gate_id == gate_id, ThrottleSlot.at < now - period - margin
