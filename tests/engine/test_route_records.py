@@ -154,9 +154,7 @@ async def test_a_full_batch_is_written_without_waiting_for_the_interval(
             await eventually(written, timeout=5)
 
 
-async def test_a_failed_routing_of_its_own_is_retried_before_the_next_read(
-    log_db: LogDatabase,
-) -> None:
+async def _a_failed_routing_is_retried_before_the_next_read(log_db: LogDatabase) -> None:
     server = FakeTemporal(unavailable=1)
     async with log_db.sessions() as sessions:
         # It would read the log for others' work only in an hour.
@@ -172,6 +170,12 @@ async def test_a_failed_routing_of_its_own_is_retried_before_the_next_read(
             await eventually(routed, timeout=10)
 
 
+async def test_a_failed_routing_of_its_own_is_retried_before_the_next_read(
+    log_db: LogDatabase,
+) -> None:
+    await _a_failed_routing_is_retried_before_the_next_read(log_db)
+
+
 async def test_a_failed_routing_is_retried_on_time_when_the_wall_clock_runs_slow(
     log_db: LogDatabase, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -183,18 +187,7 @@ async def test_a_failed_routing_is_retried_on_time_when_the_wall_clock_runs_slow
         "utcnow",
         lambda: started + timedelta(seconds=(time.monotonic() - monotonic) * 0.99),
     )
-    server = FakeTemporal(unavailable=1)
-    async with log_db.sessions() as sessions:
-        d = dispatcher(sessions, server, poll_interval=3600)
-        [request] = await stored(d, sessions, 1)
-        async with looping(d):
-            await asyncio.sleep(0.05)  # its first read of the log is behind it
-            assert not await d.route(request)
-
-            async def routed() -> bool:
-                return (await recorded(sessions, request.ids))[0] == 1
-
-            await eventually(routed, timeout=10)
+    await _a_failed_routing_is_retried_before_the_next_read(log_db)
 
 
 async def test_failed_routings_due_one_after_another_are_each_retried_before_the_next_read(
