@@ -3,8 +3,9 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
+from events.fields import Email
 from inngest_temporal import CamelModel, Event
 
 # Money in cents, as the shop's 32-bit integer columns hold it.
@@ -60,7 +61,7 @@ class RefundRequestedData(CamelModel):
 
 class RefundUser(CamelModel):
     id: str = Field(min_length=1, max_length=64)
-    email: EmailStr = Field(max_length=254)
+    email: Email = Field(max_length=254)
 
 
 class RefundRequested(Event):

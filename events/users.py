@@ -3,8 +3,9 @@
 from datetime import UTC, datetime
 from typing import Literal
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
+from events.fields import Email
 from inngest_temporal import CamelModel, Event
 
 Plan = Literal["free", "pro", "enterprise"]
@@ -14,7 +15,7 @@ DEFAULT_CRM_PROVIDER = "default"
 
 class SignupCompletedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr = Field(max_length=254)
+    email: Email = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
     plan: Plan
     # Absent or null means the "default" provider: one name, so absent and "default" share one
@@ -50,7 +51,7 @@ class TrialStarted(Event):
 
 class EmailVerifiedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr | None = Field(default=None, max_length=254)
+    email: Email | None = Field(default=None, max_length=254)
 
 
 class EmailVerified(Event):
@@ -60,7 +61,7 @@ class EmailVerified(Event):
 
 class SignedUpData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr = Field(max_length=254)
+    email: Email = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
 
 
@@ -73,7 +74,7 @@ class SignedUp(Event):
 
 class SignInRequestedData(CamelModel):
     user_id: str = Field(min_length=1, max_length=64)
-    email: EmailStr
+    email: Email
 
 
 class SignInRequested(Event):

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Query, status
-from pydantic import EmailStr, Field
+from pydantic import Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from ulid import ULID
@@ -16,6 +16,7 @@ from api.errors import BadRequest, Conflict, Gone, Unauthorized
 from api.security import CurrentUser, is_admin_email, issue_access_token
 from auth.tokens import ExpiredToken, InvalidToken, verify_token
 from db.models import User
+from events.fields import Email
 from events.users import (
     Plan,
     SignedIn,
@@ -31,7 +32,7 @@ router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
 class SignupRequest(CamelModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email = Field(max_length=254)
     name: str = Field(min_length=1, max_length=200)
     plan: Plan = "free"
     crm_provider: str | None = Field(default=None, min_length=1, max_length=50)
@@ -49,7 +50,7 @@ class SignupResponse(Session):
 
 
 class SignInRequest(CamelModel):
-    email: EmailStr = Field(max_length=254)
+    email: Email = Field(max_length=254)
 
 
 class SignInSent(CamelModel):
