@@ -4,6 +4,7 @@ listens to yet, and its activities with their clients. worker.py and api/main.py
 Adding a pipeline that uses existing events and activities: its module in workflows/, and one
 line in FUNCTIONS."""
 
+import functools
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -81,14 +82,23 @@ def build_dispatcher(
 ) -> Dispatcher:
     router = Router(client, settings.task_queue, registry, settings.router_max_in_flight)
     return Dispatcher(
-        sessions, router, on_stored=touch_last_active, route_timeout=settings.route_timeout_seconds
+        sessions,
+        router,
+        on_stored=touch_last_active,
+        route_timeout=settings.route_timeout_seconds,
+        record_interval=settings.routing_record_seconds,
     )
+
+
+# The CA bundle, read once per process (tens of milliseconds each time; a test suite builds a
+# worker per test).
+_tls = functools.cache(httpx.create_ssl_context)
 
 
 def build_activities(sessions: Sessions, settings: Settings) -> list[Callable[..., Any]]:
     """Every activity of the application, each class holding the client of its system."""
     # One HTTP connection pool per worker for every webhook-style integration.
-    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0))
+    http = httpx.AsyncClient(timeout=httpx.Timeout(30.0, connect=10.0), verify=_tls())
     email = EmailActivities(
         sessions,
         settings.resend_api_key if settings.uses_resend else None,

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     # How long a request waits on Temporal to route what it stored before answering with the
     # events stored and leaving their routing to the dispatcher's loop (Temporal slow or down).
     route_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # How often a process writes down what it routed (GET /api/events/{id} on another process
+    # shows an event's runs within that); each write is a transaction, so not every request.
+    routing_record_seconds: float = Field(default=15.0, gt=0, le=25)
     # e.g. FUNCTION_OVERRIDES=
     #   '{"send-welcome-email": {"throttle": {"limit": 3, "period_seconds": 2}}}'
     function_overrides: dict[str, FunctionOverride] = Field(default_factory=dict)

@@ -41,6 +41,8 @@ def api_settings(database_url: str, task_queue: str) -> Settings:
         payload_encryption_key=TEST_ENCRYPTION_KEY,
         stripe_webhook_secret="whsec_test_only_secret",
         admin_token=ADMIN_TOKEN,
+        # What one app routed shows on another's GET /api/events/{id} within half a second.
+        routing_record_seconds=0.5,
     )
 
 

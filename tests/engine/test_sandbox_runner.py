@@ -11,13 +11,10 @@ import importlib
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
-from temporalio import activity, workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -31,48 +28,13 @@ from temporalio.converter import (
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker, WorkflowRunner
 from temporalio.worker.workflow_sandbox import (
-    RestrictedWorkflowAccessError,
     SandboxedWorkflowRunner,
 )
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
 from inngest_temporal.sandbox import sandbox
 from tests.engine import rendezvous
-
-
-class Greeting(BaseModel):
-    name: str
-
-
-@activity.defn
-async def greet(greeting: Greeting) -> str:
-    return f"Hello, {greeting.name}"
-
-
-@workflow.defn(name="greets-twice")
-class GreetsTwice:
-    @workflow.run
-    async def run(self, greeting: Greeting) -> list[str]:
-        timeout = timedelta(seconds=10)
-        local = await workflow.execute_local_activity(
-            greet, greeting, start_to_close_timeout=timeout
-        )
-        remote = await workflow.execute_activity(greet, greeting, start_to_close_timeout=timeout)
-        return [local, remote]
-
-
-@workflow.defn(name="draws-a-uuid")
-class DrawsAUuid:
-    @workflow.run
-    async def run(self, held: bool) -> str:
-        if held:
-            rendezvous.hold()
-        try:
-            uuid.uuid4()  # refused while a workflow runs (its id would differ on replay)
-        except RestrictedWorkflowAccessError:
-            return "refused"
-        return "drawn"
-
+from tests.engine.sandbox_workflows import DrawsAUuid, Greeting, GreetsTwice, greet
 
 VERSIONED = """
 from temporalio import workflow
