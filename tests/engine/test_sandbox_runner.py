@@ -8,13 +8,16 @@ sandbox."""
 import asyncio
 import dataclasses
 import importlib
+import sys
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
@@ -32,6 +35,8 @@ from temporalio.worker.workflow_sandbox import (
 )
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
+import inngest_temporal.gate
+from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.sandbox import sandbox
 from tests.engine import rendezvous
 from tests.engine.sandbox_workflows import DrawsAUuid, Greeting, GreetsTwice, greet
@@ -206,3 +211,19 @@ async def test_payload_questions_are_answered_outside_the_sandbox_as_the_sdk_wou
     assert questions(theirs_entered) > 0  # the SDK asks inside the sandbox...
     assert questions(ours_entered) == 0  # ... the engine's runs answer outside it
     assert len(ours_entered) < len(theirs_entered) / 2
+
+
+async def test_the_gates_module_is_sandboxed_without_loading_the_engines_package_again() -> None:
+    """The gate's workflow lives in the engine's package, which workflows use passed through: its
+    module is loaded into the sandbox on its own (restricted as any workflow module), not after a
+    sandboxed copy of the package's __init__ and everything that imports (FastAPI, SQLAlchemy)."""
+    runner = type(sandbox())(restrictions=sandbox().restrictions)  # fresh: nothing loaded yet
+    runner.prepare_workflow(workflow._Definition.must_from_class(GateWorkflow))
+
+    loaded = runner._importers["inngest_temporal.gate"].new_modules
+    assert loaded["inngest_temporal.gate"] is not sys.modules["inngest_temporal.gate"]
+    assert loaded["inngest_temporal.gate"].datetime is not datetime  # the sandbox's, restricted
+    assert loaded["inngest_temporal"] is sys.modules["inngest_temporal"]  # passed through
+    assert not [name for name in loaded if name.split(".")[0] in ("fastapi", "sqlalchemy")]
+    # The host's package still holds the host's module.
+    assert inngest_temporal.gate is sys.modules["inngest_temporal.gate"]
