@@ -220,7 +220,7 @@ async def test_the_gates_module_is_sandboxed_without_loading_the_engines_package
     runner = type(sandbox())(restrictions=sandbox().restrictions)  # fresh: nothing loaded yet
     runner.prepare_workflow(workflow._Definition.must_from_class(GateWorkflow))
 
-    loaded = runner._importers["inngest_temporal.gate"].new_modules
+    loaded = runner._importers["inngest_temporal.gate"].new_modules  # type: ignore[attr-defined]
     assert loaded["inngest_temporal.gate"] is not sys.modules["inngest_temporal.gate"]
     assert loaded["inngest_temporal.gate"].datetime is not datetime  # the sandbox's, restricted
     assert loaded["inngest_temporal"] is sys.modules["inngest_temporal"]  # passed through
