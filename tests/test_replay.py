@@ -6,6 +6,7 @@ flight fails here; put it behind `workflow.patched(...)` and record again
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
@@ -22,6 +23,7 @@ def test_every_pipeline_has_a_recorded_history() -> None:
     assert recorded == {f.spec.id for f in FUNCTIONS}
 
 
+@pytest.mark.long
 async def test_every_recorded_history_replays() -> None:
     replayer = Replayer(
         workflows=[*FUNCTIONS, GateWorkflow],

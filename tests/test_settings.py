@@ -85,6 +85,7 @@ def test_development_runs_without_secrets_but_has_no_admin_token() -> None:
     assert settings.admin_token is None and settings.signing_key
 
 
+@pytest.mark.long
 @pytest.mark.parametrize(
     "program", [["worker.py"], ["-c", "from api.main import create_app; create_app()"]]
 )

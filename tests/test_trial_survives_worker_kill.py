@@ -5,6 +5,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -26,6 +27,7 @@ async def subjects_to(sessions: Sessions, email: str) -> list[str]:
         return list(rows)
 
 
+@pytest.mark.long
 async def test_trial_survives_a_worker_killed_after_the_mid_trial_email(
     skipping_env: WorkflowEnvironment,
     sessions: Sessions,

@@ -51,6 +51,7 @@ def fuzzed_app(
     shutdown_lifespans()
 
 
+@pytest.mark.long
 def test_every_operation_answers_without_5xx_and_as_documented(fuzzed_app: FastAPI) -> None:
     schema: BaseSchema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app)
     answers: Counter[tuple[str, int]] = Counter()

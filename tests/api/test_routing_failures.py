@@ -5,6 +5,7 @@ that is down when a signup and an event arrive runs them once it is back."""
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
@@ -46,6 +47,7 @@ async def count(sessions: Sessions, *where: Any) -> int:
         return int(await session.scalar(select(func.count()).where(*where)) or 0)
 
 
+@pytest.mark.long
 async def test_a_refused_start_is_retried_one_run_each_and_one_user(
     dev_env: WorkflowEnvironment, db_url: str, any_sessions: Sessions, api_settings: Settings
 ) -> None:
@@ -77,6 +79,7 @@ async def test_a_refused_start_is_retried_one_run_each_and_one_user(
     assert stored is not None and stored.attempts >= 2  # routed by the dispatcher's retry
 
 
+@pytest.mark.long
 async def test_signup_and_event_accepted_while_temporal_is_down_run_once_it_is_back(
     tmp_path: Path, fresh_database: tuple[str, Sessions], task_queue: str
 ) -> None:

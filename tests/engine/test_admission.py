@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import ResetWorkflowExecutionRequest
@@ -53,6 +54,7 @@ def holds(function_id: str, key: str) -> list[tuple[float, float]]:
     return list(zip(sorted(starts), sorted(ends), strict=True))
 
 
+@pytest.mark.long
 async def test_limits_hold_across_two_worker_processes(
     dev_env: WorkflowEnvironment,
     database_url: str,
@@ -101,6 +103,7 @@ async def test_limits_hold_across_two_worker_processes(
     assert len({e["pid"] for e in journal()}) == 2
 
 
+@pytest.mark.long
 async def test_a_throttle_paces_first_steps_on_the_servers_clock(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:

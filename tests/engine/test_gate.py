@@ -5,6 +5,7 @@ time-skipping server skips past the slow signal's timer while a workflow task is
 import asyncio
 from datetime import timedelta
 
+import pytest
 from temporalio import workflow
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
@@ -70,6 +71,7 @@ async def holder(client: Client, task_queue: str) -> Holder:
     return Holder(workflow_id=handle.id, run_id=handle.result_run_id)
 
 
+@pytest.mark.long
 async def test_a_run_arriving_while_the_gate_grants_is_not_stranded(
     dev_env: WorkflowEnvironment, task_queue: str
 ) -> None:
