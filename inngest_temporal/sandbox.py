@@ -157,15 +157,14 @@ class _ModulesOnce(SandboxedWorkflowRunner):
         # module imports it before any other run can ask for its importer.
         module = det.defn.cls.__module__
         importer = self._importers.get(module)
-        if importer is None:
-            # The SDK imports a workflow class of __main__ from the same file under this name.
-            name = "__temporal_main__" if module == "__main__" else module
-            importer = _Importer(self.restrictions, _PerThreadContext(), name)
-            self._importers[module] = importer
-            instance = _Instance(det, self.runner_class, importer)
-            _keep_host_submodule(module)
-            return instance
-        return _Instance(det, self.runner_class, importer)
+        if importer is not None:
+            return _Instance(det, self.runner_class, importer)
+        # The SDK imports a workflow class of __main__ from the same file under this name.
+        name = "__temporal_main__" if module == "__main__" else module
+        importer = self._importers[module] = _Importer(self.restrictions, _PerThreadContext(), name)
+        instance = _Instance(det, self.runner_class, importer)  # loads the module
+        _keep_host_submodule(module)
+        return instance
 
 
 def _keep_host_submodule(module: str) -> None:
