@@ -148,6 +148,17 @@ async def holding_since(env: WorkflowEnvironment, workflow_id: str) -> datetime 
     return (await handle.describe()).start_time + offsets["holding"]
 
 
+async def wait_until_sleeping(handle: WorkflowHandle[Any, Any]) -> None:
+    """Until the run's task is done and it sleeps. A run terminated with a task in flight stops
+    the time-skipping server's clock for good (each `env.sleep` then takes as long in real time,
+    seen here: 10 s for 10 s), which made this test take 40 s now and then."""
+    while True:
+        events = [e async for e in handle.fetch_history_events()]
+        if any(e.HasField("timer_started_event_attributes") for e in events):
+            return
+        await asyncio.sleep(0.05)
+
+
 async def wait_for_hold(key: str, count: int) -> None:
     while len([e for e in journal() if e["key"] == key and e["step"] == "holding"]) < count:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
@@ -166,6 +177,7 @@ async def test_a_permit_returns_from_a_terminated_run_within_a_minute(
         await wait_for_hold(key, 1)
         await sender.send([second])
         holder = client.get_workflow_handle(f"sleeper-{first.id}")
+        await wait_until_sleeping(holder)
         await holder.terminate("an operator stopped it")
         terminated = datetime.now(UTC)
         waiting = f"sleeper-{second.id}"
