@@ -226,16 +226,6 @@ async def test_a_run_reset_to_before_its_admission_is_admitted_again(
         await asyncio.wait_for(wait_for_hold(key, 2), 30)
 
 
-async def sleeping(handle: WorkflowHandle[Any, Any]) -> bool:
-    return bool(
-        [
-            e
-            async for e in handle.fetch_history_events()
-            if e.HasField("timer_started_event_attributes")
-        ]
-    )
-
-
 async def test_adding_a_limit_keeps_runs_in_flight_replaying(
     skipping_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
@@ -244,8 +234,7 @@ async def test_adding_a_limit_keeps_runs_in_flight_replaying(
         ping = Ping(id=unique("evt"), data=Key(key=unique("k")))
         await sender.send([ping])
         handle = client.get_workflow_handle(f"plain-{ping.id}")
-        while not await sleeping(handle):  # noqa: ASYNC110
-            await asyncio.sleep(0.05)
+        await wait_until_sleeping(handle)
         history: WorkflowHistory = await handle.fetch_history()
         await handle.terminate("test over")
 
