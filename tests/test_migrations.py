@@ -8,7 +8,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.models import User
-from tests.conftest import alembic_config
+from tests.fixtures import alembic_config
 
 # Alembic cannot compare an index on an expression (it says so, and skips it): the lookup test below
 # checks `ux_users_email_lower` instead.

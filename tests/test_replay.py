@@ -13,7 +13,7 @@ from temporalio.worker import Replayer
 from application import FUNCTIONS
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.sandbox import sandbox
-from tests.conftest import CONVERTER
+from tests.fixtures import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 

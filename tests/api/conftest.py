@@ -16,7 +16,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.main import create_app
 from inngest_temporal import Sessions, create_engine, session_factory
 from settings import Settings
-from tests.conftest import TEST_ENCRYPTION_KEY, migrate
+from tests.conftest import TEST_ENCRYPTION_KEY
+from tests.fixtures import migrate
 from tests.support import make_worker
 
 ADMIN_TOKEN = "staff-token-for-tests-only-0123456789abcdef"

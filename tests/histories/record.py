@@ -43,7 +43,8 @@ from inngest_temporal import (
     create_engine,
     session_factory,
 )
-from tests.conftest import CONVERTER, migrate, tool
+from tests.conftest import tool
+from tests.fixtures import CONVERTER, migrate
 from tests.shop import add_order, add_product, add_refund_request, add_user, shop_settings
 from tests.support import make_worker, unique
 from workflows.daily_churn_report import DailyChurnReportWorkflow

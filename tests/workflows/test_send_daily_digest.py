@@ -12,7 +12,7 @@ from activities.digest import NO_ADMINS
 from db.models import OutboxMessage
 from inngest_temporal import ScheduledTimer, ScheduledTimerData, Sessions, create_engine
 from inngest_temporal import session_factory as sessions_of
-from tests.conftest import migrate
+from tests.fixtures import migrate
 from tests.support import make_worker, step_ids, unique
 from workflows.send_daily_digest import DigestReport, SendDailyDigestWorkflow
 
