@@ -27,5 +27,4 @@ class EventActivities:
             events = [catalog.parse(e.to_json(), internal=True) for e in request.events]
         except InvalidEvent as err:
             raise NonRetriableError(str(err)) from None
-        accepted, _ = await self._dispatcher.send(events)
-        return accepted.ids
+        return (await self._dispatcher.post(events)).ids

@@ -166,8 +166,8 @@ class Steps:
         return event.model_validate(inbox[name].pop(0))
 
     async def send_event(self, step_id: str, events: Event | list[Event]) -> list[str]:
-        """Stores the events in the log and routes them; ids derive from the run and step, so a
-        retried step sends nothing twice."""
+        """Stores the events in the log and answers; their routing follows at once. Ids derive
+        from the run and step, so a retried step sends nothing twice."""
         batch = events if isinstance(events, list) else [events]
         ts = int(workflow.now().timestamp() * 1000)
         stamped = [

@@ -44,11 +44,13 @@ def activity_methods(holders: Iterable[object]) -> list[Callable[..., Any]]:
 
 class Workers:
     """The functions' worker and the gates' worker, run and stopped together (the functions'
-    first: their last tasks may still be asking a gate)."""
+    first: their last tasks may still be asking a gate), then the routing of the events their
+    last steps sent."""
 
-    def __init__(self, functions: Worker, gates: Worker) -> None:
+    def __init__(self, functions: Worker, gates: Worker, dispatcher: Dispatcher) -> None:
         self.functions = functions
         self.gates = gates
+        self.dispatcher = dispatcher
 
     async def run(self) -> None:
         await asyncio.gather(self.functions.run(), self.gates.run())
@@ -68,6 +70,7 @@ class Workers:
             await self.functions.__aexit__(exc_type, exc, tb)
         finally:
             await self.gates.__aexit__(exc_type, exc, tb)
+            await self.dispatcher.settle()
 
 
 def gate_queue(task_queue: str) -> str:
@@ -110,4 +113,4 @@ def build_worker(
         activities=activity_methods([gate_activities]),
         workflow_runner=runner,
     )
-    return Workers(functions, gates)
+    return Workers(functions, gates, dispatcher)

@@ -1,11 +1,13 @@
 """The engine's routing semantics, with toy functions on the time-skipping server: fan-out, dedupe
 (also while routing is pending), an event that arrives before its wait, cancel between steps,
-`send_event` once under retries."""
+`send_event` once under retries, and without waiting for its events' routing."""
 
 import asyncio
+from collections.abc import Coroutine
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from temporalio import activity
 from temporalio.client import WorkflowExecutionStatus
@@ -160,6 +162,44 @@ async def test_send_event_sends_once_under_retries(
             )
         ).all()
     assert pongs == [pong_id]
+
+
+async def test_a_sent_event_is_stored_at_once_and_reaches_its_runs_once_routed(
+    skipping_env: WorkflowEnvironment,
+    sessions: Sessions,
+    task_queue: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`step.send_event` answers once its events are stored, as Inngest's sendEvent does once its
+    event API has them: the sending run does not wait for Temporal to deliver them."""
+    client, key = skipping_env.client, unique("k")
+    async with engine_worker(
+        client, sessions, task_queue, [Sender, Waiter], events=[Pong]
+    ) as sender:
+        await sender.send([Ping(data=Key(key=key))])  # the run waiting for the pong
+        released = asyncio.Event()
+        calls = sender.router.calls
+
+        def held(payload: dict[str, Any], **options: Any) -> list[Coroutine[Any, Any, Any]]:
+            work = calls(payload, **options)
+            return [_after(released, c) for c in work] if payload["name"] == "test/pong" else work
+
+        monkeypatch.setattr(sender.router, "calls", held)
+        flaky = Flaky(id=unique("evt"), data=Key(key=key))
+        await sender.send([flaky])
+        async with asyncio.timeout(30):
+            [pong_id] = await result_of(skipping_env, f"sender-{flaky.id}")
+        assert await routes(sessions, pong_id) == {}  # stored; its routing held back
+        released.set()
+        got_it = await result_of(skipping_env, f"waiter-{key}")
+
+    assert got_it is True
+    assert await routes(sessions, pong_id) == {"waiter": "signalled"}
+
+
+async def _after(released: asyncio.Event, call: Coroutine[Any, Any, Any]) -> Any:
+    await released.wait()
+    return await call
 
 
 async def _tick() -> None:
