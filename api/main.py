@@ -28,18 +28,12 @@ from application import build_dispatcher, build_registry
 from auth.oidc import OidcVerifier
 from infra.logs import configure_logging
 from infra.stripe_client import make_stripe_client
-from inngest_temporal import (
-    EngineServices,
-    EventApiLimits,
-    EventKeys,
-    JsonBodyLimits,
-    create_engine,
-    include_event_api,
-    session_factory,
-)
+from inngest_temporal import EventKeys, create_engine, session_factory
 from inngest_temporal.client import connect_temporal
 from inngest_temporal.codec import EncryptionCodec, data_converter
 from inngest_temporal.codec_server import add_codec_cors, codec_router
+from inngest_temporal.http import EngineServices, EventApiLimits, include_event_api
+from inngest_temporal.json_body import JsonBodyLimits
 from settings import Settings, load_settings
 
 

@@ -2,7 +2,10 @@
 
 The engine knows nothing of the application using it: the application declares its functions
 with `@function`, hands them to a `Registry`, and assembles workers and its API from the pieces
-below (see `worker.py` and `api/main.py` of the application for the composition roots)."""
+below (see `worker.py` and `api/main.py` of the application for the composition roots).
+
+The event API's HTTP surface (FastAPI routes, body limits) is `inngest_temporal.http`, imported
+by the API only: a worker does not load FastAPI (a third of a second of its start-up)."""
 
 from inngest_temporal.catalog import EventCatalog, InvalidEvent
 from inngest_temporal.db import (
@@ -32,8 +35,6 @@ from inngest_temporal.function import (
     Throttle,
     function,
 )
-from inngest_temporal.http import EngineServices, EventApiLimits, event_routes, include_event_api
-from inngest_temporal.json_body import JsonBodyLimits
 from inngest_temporal.keys import EventKeys
 from inngest_temporal.pipeline import Pipeline
 from inngest_temporal.registry import FunctionOverride, LimitOverride, Registry
@@ -51,9 +52,7 @@ __all__ = [
     "Concurrency",
     "Cron",
     "Dispatcher",
-    "EngineServices",
     "Event",
-    "EventApiLimits",
     "EventCatalog",
     "EventKeys",
     "FunctionFailed",
@@ -61,7 +60,6 @@ __all__ = [
     "FunctionOverride",
     "FunctionSpec",
     "InvalidEvent",
-    "JsonBodyLimits",
     "LimitOverride",
     "Match",
     "NonRetriableError",
@@ -80,9 +78,7 @@ __all__ = [
     "create_engine",
     "ensure_schedules",
     "event_log_metadata",
-    "event_routes",
     "function",
-    "include_event_api",
     "insert_ignore",
     "local_activity",
     "session_factory",
