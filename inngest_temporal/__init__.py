@@ -4,8 +4,8 @@ The engine knows nothing of the application using it: the application declares i
 with `@function`, hands them to a `Registry`, and assembles workers and its API from the pieces
 below (see `worker.py` and `api/main.py` of the application for the composition roots).
 
-The event API's HTTP surface (FastAPI routes, body limits) is `inngest_temporal.http`, imported
-by the API only: a worker does not load FastAPI (a third of a second of its start-up)."""
+The event API's HTTP surface (`inngest_temporal.http`, `inngest_temporal.json_body`) is imported
+by the API only: a worker does not load FastAPI (importing worker.py: 3.2 -> 2.1 s of CPU)."""
 
 from inngest_temporal.catalog import EventCatalog, InvalidEvent
 from inngest_temporal.db import (
