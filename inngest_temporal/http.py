@@ -214,13 +214,14 @@ def include_event_api(
     """The event routes, with the catalog's events declared as their request body in the
     OpenAPI document (the routes read and validate the body themselves, all-or-nothing)."""
     app.include_router(event_routes(keys, limits, authorize_read, documented=True))
-    components = event_schemas(catalog, limits)
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
+        # Built when first asked for, as FastAPI builds the rest: the events' JSON schemas cost
+        # more than all the app's routes together, and most apps never serve the document.
         if app.openapi_schema is None:
             schemas = build().setdefault("components", {}).setdefault("schemas", {})
-            for name, definition in components.items():
+            for name, definition in event_schemas(catalog, limits).items():
                 # A model the API also uses elsewhere (OrderItem) is the same schema.
                 if schemas.setdefault(name, definition) != definition:
                     raise ValueError(f"two different OpenAPI schemas named {name}")

@@ -52,8 +52,10 @@ async def recorded(sessions: Sessions, order_id: str) -> list[Fulfillment]:
 async def test_local_provider_takes_its_time_heartbeating_and_runs_once(
     sessions: Sessions, http: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # 25 heartbeats' worth of waiting, of which 5 are asked for: the wait is what is left of the
+    # 0.5 s after the submission is recorded, which a loaded machine can make a few tenths.
     monkeypatch.setattr(activities.fulfillment, "HEARTBEAT_EVERY", timedelta(seconds=0.02))
-    local = FulfillmentActivities(sessions, http, url=None, local_seconds=0.3)
+    local = FulfillmentActivities(sessions, http, url=None, local_seconds=0.5)
     order = await request(sessions)
     env = ActivityEnvironment()
     heartbeats: list[Any] = []
@@ -70,7 +72,7 @@ async def test_local_provider_takes_its_time_heartbeating_and_runs_once(
     assert (receipt.fulfillment_id, receipt.provider) == (f"ful_{order.order_id}", "local")
     assert receipt.estimated_delivery is not None
     assert receipt.estimated_delivery - datetime.now(UTC) > timedelta(days=2, hours=23)
-    assert took >= 0.3 and took_again < 0.2
+    assert took >= 0.5 and took_again < 0.2
     assert len(heartbeats) >= 5
     [row] = await recorded(sessions, order.order_id)
     assert row.status == "accepted"

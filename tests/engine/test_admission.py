@@ -56,7 +56,7 @@ def holds(function_id: str, key: str) -> list[tuple[float, float]]:
 
 @pytest.mark.long
 async def test_limits_hold_across_two_worker_processes(
-    dev_env: WorkflowEnvironment,
+    partitioned_env: WorkflowEnvironment,
     database_url: str,
     sessions: Sessions,
     task_queue: str,
@@ -66,15 +66,15 @@ async def test_limits_hold_across_two_worker_processes(
     env = {"ENGINE_TEST_JOURNAL": str(journal_file)}
     program = ("-m", "tests.engine.worker_main")
     busy, quiet = unique("busy"), unique("quiet")
-    sender = dispatcher_of(dev_env.client, sessions, task_queue, [OneAtATime, TwoASecond])
+    sender = dispatcher_of(partitioned_env.client, sessions, task_queue, [OneAtATime, TwoASecond])
     async with worker_processes(
-        dev_env, database_url, task_queue, tmp_path, env=env, program=program
+        partitioned_env, database_url, task_queue, tmp_path, env=env, program=program
     ):
         events: list[Event] = [Gated(data=Key(key=busy)) for _ in range(4)]
         events.append(Gated(data=Key(key=quiet)))
         accepted, _ = await sender.send(events)
         handles = [
-            dev_env.client.get_workflow_handle(f"{f}-{event_id}")
+            partitioned_env.client.get_workflow_handle(f"{f}-{event_id}")
             for event_id in accepted.ids
             for f in ("one-at-a-time", "two-a-second")
         ]

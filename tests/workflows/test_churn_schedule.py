@@ -7,6 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 from temporalio.client import (
     Client,
@@ -25,6 +26,8 @@ from inngest_temporal import Sessions, ensure_schedules
 from settings import Settings
 from tests.support import make_worker, unique
 
+# Schedules are the server's, not a task queue's (tests/fixtures.py).
+pytestmark = pytest.mark.usefixtures("server_schedules")
 SCHEDULE_ID = "cron-daily-churn-report"
 TIME_ZONE = "America/New_York"
 

@@ -3,6 +3,7 @@ triggered run emails the last day's order figures to every admin."""
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from temporalio.client import (
     ScheduleActionExecutionStartWorkflow,
     ScheduleActionStartWorkflow,
@@ -20,6 +21,8 @@ from tests.api.conftest import Api
 from tests.shop import add_order, add_product, add_user, emails_to
 from tests.support import eventually
 
+# Schedules are the server's, not a task queue's (tests/fixtures.py).
+pytestmark = pytest.mark.usefixtures("server_schedules")
 SCHEDULE_ID = "cron-send-daily-digest"
 
 
