@@ -1,8 +1,10 @@
 """The suite's fixtures (see tests/conftest.py for what they give and why they live here)."""
 
 import fcntl
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -14,6 +16,7 @@ from inngest_temporal import Sessions, create_engine, session_factory
 from inngest_temporal.codec import data_converter, parse_keys
 from tests.conftest import ROOT, TEST_ENCRYPTION_KEY, tool
 from tests.postgres import running_postgres
+from tests.postgres import template as postgres_template
 
 CONVERTER = data_converter(parse_keys(TEST_ENCRYPTION_KEY))
 
@@ -36,9 +39,10 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    with running_postgres() as server:
-        yield migrate(server.url)
+def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    migrated = postgres_template(session_directory(tmp_path_factory), migrate)
+    with running_postgres(migrated) as server:
+        yield server.url
 
 
 @pytest.fixture(scope="session")
@@ -122,14 +126,20 @@ async def partitioned_env() -> AsyncIterator[WorkflowEnvironment]:
     await env.shutdown()
 
 
+def session_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory of this test session's that all its processes share (xdist gives each
+    process a base directory of its own, inside the session's)."""
+    base = tmp_path_factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
 @pytest.fixture
 def server_schedules(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """Schedules are the dev server's, one per cron function, not a task queue's: a test that
     writes them holds this lock, shared by the suite's processes (xdist), until it is done.
     Otherwise another process's test can point a Schedule at its own task queue between this
     test writing it and triggering it."""
-    shared = tmp_path_factory.getbasetemp().parent
-    with open(shared / "server-schedules.lock", "w") as lock:
+    with open(session_directory(tmp_path_factory) / "server-schedules.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         yield
 
