@@ -17,8 +17,9 @@ from temporalio.worker import Replayer
 
 from inngest_temporal import Event, FunctionOverride, Sessions, step_times
 from inngest_temporal.permits import ThrottleSlot
-from tests.engine.conftest import dispatcher_of, engine_worker
+from tests.engine.conftest import engine_worker
 from tests.engine.functions import (
+    FUNCTIONS,
     Gated,
     Key,
     OneAtATime,
@@ -66,15 +67,20 @@ async def test_limits_hold_across_two_worker_processes(
     env = {"ENGINE_TEST_JOURNAL": str(journal_file)}
     program = ("-m", "tests.engine.worker_main")
     busy, quiet = unique("busy"), unique("quiet")
-    sender = dispatcher_of(partitioned_env.client, sessions, task_queue, [OneAtATime, TwoASecond])
-    async with worker_processes(
-        partitioned_env, database_url, task_queue, tmp_path, env=env, program=program
+    client = partitioned_env.client
+    # Two processes: a worker process of its own, and this one (each process its own
+    # connections to the database; a process's start costs 3 s of CPU, the suite's time).
+    async with (
+        worker_processes(
+            partitioned_env, database_url, task_queue, tmp_path, count=1, env=env, program=program
+        ),
+        engine_worker(client, sessions, task_queue, FUNCTIONS) as sender,
     ):
         events: list[Event] = [Gated(data=Key(key=busy)) for _ in range(4)]
         events.append(Gated(data=Key(key=quiet)))
         accepted, _ = await sender.send(events)
         handles = [
-            partitioned_env.client.get_workflow_handle(f"{f}-{event_id}")
+            client.get_workflow_handle(f"{f}-{event_id}")
             for event_id in accepted.ids
             for f in ("one-at-a-time", "two-a-second")
         ]
