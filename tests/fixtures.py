@@ -15,8 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from inngest_temporal import Sessions, create_engine, session_factory
 from inngest_temporal.codec import data_converter, parse_keys
 from tests.conftest import ROOT, TEST_ENCRYPTION_KEY, tool
-from tests.postgres import running_postgres
-from tests.postgres import template as postgres_template
+from tests.postgres import make_template, running_postgres
 
 CONVERTER = data_converter(parse_keys(TEST_ENCRYPTION_KEY))
 
@@ -40,7 +39,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 @pytest.fixture(scope="session")
 def postgres_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    migrated = postgres_template(session_directory(tmp_path_factory), migrate)
+    migrated = make_template(session_directory(tmp_path_factory), migrate)
     with running_postgres(migrated) as server:
         yield server.url
 

@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL server for the test session, from the installed PostgreSQL binaries.
 
 `initdb` into a fresh temporary directory (or a copy of a template: a data directory made once, see
-`template`), trust authentication on 127.0.0.1 and a free port, the
+`make_template`), trust authentication on 127.0.0.1 and a free port, the
 unix socket inside the directory, durability off (fsync, synchronous_commit, full_page_writes: a
 crash loses nothing we keep), and a server time zone far from UTC, so code that leans on the
 server's zone fails here rather than in production. Stopping it deletes everything. Started as
@@ -102,7 +102,6 @@ class TemporaryPostgres:
                 if owner is not None:
                     for path in [self._data, *self._data.rglob("*")]:
                         os.lchown(path, owner.pw_uid, owner.pw_gid)
-                self._start_server()
             else:
                 self._run(
                     "initdb",
@@ -113,7 +112,8 @@ class TemporaryPostgres:
                     "--locale=C",
                     "--no-sync",
                 )
-                self._start_server()
+            self._start_server()
+            if template is None:
                 self._run(
                     "createdb",
                     *("-h", "127.0.0.1", "-p", str(self.port), "-U", SUPERUSER, self.database),
@@ -204,7 +204,7 @@ def _server_user() -> pwd.struct_passwd | None:
     raise RuntimeError("running as root, and neither a `postgres` nor a `nobody` user exists")
 
 
-def template(directory: Path, prepare: Callable[[str], object]) -> Path:
+def make_template(directory: Path, prepare: Callable[[str], object]) -> Path:
     """A stopped server's data directory in `directory`, its database prepared by `prepare(url)`
     (migrated), made once and copied by every server started from it: the suite's processes
     (xdist) start one server each, and making each from scratch cost each about 2 s of CPU
