@@ -11,7 +11,13 @@ from sqlalchemy import text
 
 from application import build_activities, build_dispatcher, build_registry
 from infra.logs import configure_logging
-from inngest_temporal import build_worker, create_engine, ensure_schedules, session_factory
+from inngest_temporal import (
+    build_worker,
+    create_engine,
+    ensure_schedules,
+    run_worker,
+    session_factory,
+)
 from inngest_temporal.client import connect_temporal
 from inngest_temporal.codec import data_converter
 from settings import Settings, load_settings
@@ -59,6 +65,6 @@ async def check(settings: Settings) -> None:
 if __name__ == "__main__":
     current = load_settings()
     try:
-        asyncio.run(check(current) if "--check" in sys.argv else main(current))
+        run_worker(check(current) if "--check" in sys.argv else main(current))
     except KeyboardInterrupt:
         pass

@@ -43,7 +43,7 @@ from inngest_temporal.schedules import ensure_schedules
 from inngest_temporal.steps import Steps, local_activity
 from inngest_temporal.store import metadata as event_log_metadata
 from inngest_temporal.testing import step_ids, step_times, worker_with_fakes
-from inngest_temporal.worker import activity_methods, build_worker
+from inngest_temporal.worker import activity_methods, build_worker, run_worker
 
 __all__ = [
     "Accepted",
@@ -81,6 +81,7 @@ __all__ = [
     "function",
     "insert_ignore",
     "local_activity",
+    "run_worker",
     "session_factory",
     "step_ids",
     "step_times",

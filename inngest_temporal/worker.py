@@ -7,11 +7,12 @@ activity waiting on an update), and if the gates shared the runs' workflow task 
 runs could hold every slot while their gates wait for one."""
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from datetime import timedelta
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
+import uvloop
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
@@ -30,6 +31,18 @@ FUNCTION_POLLING: dict[str, Any] = {
     "workflow_task_poller_behavior": PollerBehaviorSimpleMaximum(10),
     "nonsticky_to_sticky_poll_ratio": 1.0,
 }
+
+
+T = TypeVar("T")
+
+
+def run_worker(main: Coroutine[Any, Any, T]) -> T:
+    """Runs a worker process's main coroutine on uvloop, as uvicorn runs the API. A worker's event
+    loop carries every local activity, every completion to and from the SDK's core and every
+    hand-off from the threads workflow activations run on: on asyncio's own loop that was a sixth
+    of the worker's CPU. Measured with bench.compare's project rendition, six pairs alternating:
+    worker CPU per signup 0.88x, provision-account p50 0.90x."""
+    return uvloop.run(main)
 
 
 def activity_methods(holders: Iterable[object]) -> list[Callable[..., Any]]:

@@ -2,7 +2,6 @@
 configured by the same environment as worker.py (TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE,
 PAYLOAD_ENCRYPTION_KEY) plus ENGINE_TEST_JOURNAL and FUNCTION_OVERRIDES."""
 
-import asyncio
 import json
 import os
 
@@ -14,6 +13,7 @@ from inngest_temporal import (
     activity_methods,
     build_worker,
     create_engine,
+    run_worker,
     session_factory,
 )
 from inngest_temporal.client import connect_temporal
@@ -42,4 +42,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    run_worker(main())
