@@ -18,6 +18,7 @@ from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
 from inngest_temporal.admission import GateActivities
 from inngest_temporal.dispatcher import Dispatcher
+from inngest_temporal import payload_passes
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.permits import PermitActivities
 from inngest_temporal.sandbox import sandbox
@@ -104,6 +105,7 @@ def build_worker(
     activity callables (see `activity_methods`); the engine adds its own. `gate_probe`: how soon
     the permit of a run that is gone (terminated, timed out, reset) is given to the next."""
     registry = dispatcher.router.registry
+    payload_passes.install()
     runner = sandbox(tuple(passthrough_modules))
     probe = gate_probe.total_seconds()
     gate_activities = GateActivities(client, gate_queue(task_queue), registry, probe)
