@@ -16,9 +16,9 @@ import uvloop
 from temporalio.client import Client
 from temporalio.worker import PollerBehaviorSimpleMaximum, Worker
 
+from inngest_temporal import payload_passes
 from inngest_temporal.admission import GateActivities
 from inngest_temporal.dispatcher import Dispatcher
-from inngest_temporal import payload_passes
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.permits import PermitActivities
 from inngest_temporal.sandbox import sandbox
