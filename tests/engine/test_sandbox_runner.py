@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import temporalio.bridge.worker as bridge
 from temporalio import workflow
 from temporalio.api.common.v1 import Payload
 from temporalio.client import Client
@@ -36,6 +37,7 @@ from temporalio.worker.workflow_sandbox import (
 from temporalio.worker.workflow_sandbox._runner import _Instance
 
 import inngest_temporal.gate
+from inngest_temporal import payload_passes
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.sandbox import sandbox
 from tests.engine import rendezvous
@@ -193,8 +195,12 @@ async def run_once(env: WorkflowEnvironment, runner: WorkflowRunner) -> tuple[li
 
 
 async def test_payload_questions_are_answered_outside_the_sandbox_as_the_sdk_would(
-    dev_env: WorkflowEnvironment,
+    dev_env: WorkflowEnvironment, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Both sandboxes under the SDK's own three walks of each activation (the engine's workers
+    # walk once: payload_passes), which ask the most questions.
+    monkeypatch.setattr(bridge, "decode_activation", payload_passes._SDK_DECODE)
+    monkeypatch.setattr(bridge, "encode_completion", payload_passes._SDK_ENCODE)
     stock = SandboxedWorkflowRunner(restrictions=sandbox().restrictions)
     ours, ours_entered = await run_once(dev_env, sandbox())
     theirs, theirs_entered = await run_once(dev_env, stock)
