@@ -10,26 +10,21 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import schemathesis
 from fastapi import FastAPI
-from hypothesis import HealthCheck, given, settings
-from schemathesis import BaseSchema, Case, GenerationMode
-from schemathesis.checks import not_a_server_error
-from schemathesis.core.result import Ok
-from schemathesis.python.asgi import shutdown_lifespans
-from schemathesis.specs.openapi.checks import response_schema_conformance
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from api.main import create_app
 from settings import Settings
 
+if TYPE_CHECKING:
+    from schemathesis import BaseSchema
+
 # Per operation and mode (valid, invalid); FUZZ_EXAMPLES=200 for a deeper run by hand.
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10"))
-CHECKS = [not_a_server_error, response_schema_conformance]
 # Staff endpoints take the (development) admin token, so requests reach past the key check.
 STAFF = {"Authorization": f"Bearer {Settings().admin_token}"}
 
@@ -48,11 +43,23 @@ def fuzzed_app(
 
     yield create_app(app_settings, connect=connect)
     # Schemathesis ran the app, lifespan included, on an event loop of its own, in a thread.
+    from schemathesis.python.asgi import shutdown_lifespans
+
     shutdown_lifespans()
 
 
 @pytest.mark.long
 def test_every_operation_answers_without_5xx_and_as_documented(fuzzed_app: FastAPI) -> None:
+    # Imported here, not at the top: Hypothesis and schemathesis cost 0.7 s of CPU to import, in
+    # each of the suite's processes that collect this module, and only one runs it.
+    import schemathesis
+    from hypothesis import HealthCheck, given, settings
+    from schemathesis import Case, GenerationMode
+    from schemathesis.checks import not_a_server_error
+    from schemathesis.core.result import Ok
+    from schemathesis.specs.openapi.checks import response_schema_conformance
+
+    checks = [not_a_server_error, response_schema_conformance]
     schema: BaseSchema = schemathesis.openapi.from_asgi("/openapi.json", fuzzed_app)
     answers: Counter[tuple[str, int]] = Counter()
     started = time.monotonic()
@@ -80,7 +87,7 @@ def test_every_operation_answers_without_5xx_and_as_documented(fuzzed_app: FastA
             def exchange(case: Case[Any]) -> None:
                 declared = {name.lower() for name in case.headers or {}}
                 headers = {} if "authorization" in declared else STAFF
-                response = case.call_and_validate(headers=headers, checks=CHECKS)
+                response = case.call_and_validate(headers=headers, checks=checks)
                 answers[(case.operation.label, response.status_code)] += 1
 
             exchange()
