@@ -40,8 +40,14 @@ async def main(settings: Settings) -> None:
         settings.task_queue,
         build_activities(sessions, settings),
         max_cached_workflows=settings.worker_max_cached_workflows,
+        build_id=settings.worker_build_id,
     )
-    log.info("worker on task queue %s: %s", settings.task_queue, [f.id for f in registry.functions])
+    log.info(
+        "worker on task queue %s, build %s: %s",
+        settings.task_queue,
+        settings.worker_build_id or "(the SDK's hash of the loaded code)",
+        [f.id for f in registry.functions],
+    )
     routing = asyncio.create_task(dispatcher.run())
     try:
         await worker.run()

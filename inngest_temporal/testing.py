@@ -70,3 +70,15 @@ async def summary(handle: WorkflowHandle[Any, Any], event: HistoryEvent) -> str:
     converter = handle._client.data_converter
     [text] = await converter.decode([payload], [str])
     return str(text)
+
+
+async def task_builds(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The build ids of the run's completed workflow tasks, in order, each once (the time-skipping
+    server records none)."""
+    builds: list[str] = []
+    async for event in handle.fetch_history_events():
+        if event.HasField("workflow_task_completed_event_attributes"):
+            build = event.workflow_task_completed_event_attributes.worker_version.build_id
+            if build not in builds:
+                builds.append(build)
+    return builds

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     # Each cached run holds a sandbox (~150 KB): 500 keep a worker under 300 MB (measured 246 MB
     # with 5,000 trials asleep, 305 MB with 1,000). Raise it when more runs are busy at once.
     worker_max_cached_workflows: int = Field(default=500, ge=0)
+    # What the worker reports to Temporal with each task it completes (the Web UI shows it on
+    # each workflow task; a batch reset can pick the runs a bad build touched): the release, a
+    # git sha or an image tag. Unset: the SDK hashes the bytecode of every loaded module, half a
+    # second of CPU at each start.
+    worker_build_id: str | None = Field(default=None, min_length=1, max_length=255)
 
     @field_validator("admin_emails", "codec_cors_origins", mode="before")
     @classmethod

@@ -82,5 +82,5 @@ def make_worker(
         task_queue,
         build_activities(sessions, settings),
         fakes,
-        **options,
+        **{"build_id": settings.worker_build_id, **options},
     )

@@ -13,6 +13,7 @@ from temporalio.worker import Replayer
 from application import FUNCTIONS
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.sandbox import sandbox
+from tests.conftest import TEST_BUILD_ID
 from tests.fixtures import CONVERTER
 
 HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
@@ -29,6 +30,7 @@ async def test_every_recorded_history_replays() -> None:
         workflows=[*FUNCTIONS, GateWorkflow],
         data_converter=CONVERTER,
         workflow_runner=sandbox(),  # the workers' own
+        build_id=TEST_BUILD_ID,
     )
 
     async def histories() -> AsyncIterator[WorkflowHistory]:

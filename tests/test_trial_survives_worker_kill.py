@@ -48,7 +48,11 @@ async def test_trial_survives_a_worker_killed_after_the_mid_trial_email(
     # The time-skipping server has no Schedules, and never times out the sticky queue of a
     # killed worker (a real server does after 10 s): no sticky cache, every task goes to the
     # shared queue and is replayed from history by whichever worker polls it.
-    env = {"MANAGE_SCHEDULES": "false", "WORKER_MAX_CACHED_WORKFLOWS": "0"}
+    env = {
+        "MANAGE_SCHEDULES": "false",
+        "WORKER_MAX_CACHED_WORKFLOWS": "0",
+        "WORKER_BUILD_ID": "release-1",
+    }
     first = WorkerProcess(address, database_url, task_queue, log, env).start()
     try:
         handle = await skipping_env.client.start_workflow(
@@ -91,3 +95,6 @@ async def test_trial_survives_a_worker_killed_after_the_mid_trial_email(
             )
         )
     assert (plan, downgrades) == ("free", 1)
+    # worker.py names the build it reports to Temporal (the time-skipping server keeps no build
+    # ids in its histories: tests/engine/test_build_id.py reads them on a real one).
+    assert f"worker on task queue {task_queue}, build release-1:" in log.read_text()

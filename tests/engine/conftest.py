@@ -30,6 +30,7 @@ from inngest_temporal import (
     session_factory,
     worker_with_fakes,
 )
+from tests.conftest import TEST_BUILD_ID
 from tests.engine.functions import ToyActivities
 
 
@@ -66,7 +67,8 @@ async def engine_worker(
     dispatcher that sends events to them."""
     sender = dispatcher_of(client, sessions, task_queue, functions, events, overrides)
     activities = activity_methods([ToyActivities()])
-    async with worker_with_fakes(client, sender, task_queue, activities, fakes, **worker_options):
+    options = {"build_id": TEST_BUILD_ID, **worker_options}
+    async with worker_with_fakes(client, sender, task_queue, activities, fakes, **options):
         yield sender
 
 

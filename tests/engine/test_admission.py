@@ -17,6 +17,7 @@ from temporalio.worker import Replayer
 
 from inngest_temporal import Event, FunctionOverride, Sessions, step_times
 from inngest_temporal.permits import ThrottleSlot
+from tests.conftest import TEST_BUILD_ID
 from tests.engine.conftest import engine_worker
 from tests.engine.functions import (
     FUNCTIONS,
@@ -244,6 +245,8 @@ async def test_adding_a_limit_keeps_runs_in_flight_replaying(
         history: WorkflowHistory = await handle.fetch_history()
         await handle.terminate("test over")
 
-    replayer = Replayer(workflows=[PlainV2], data_converter=client.data_converter)
+    replayer = Replayer(
+        workflows=[PlainV2], data_converter=client.data_converter, build_id=TEST_BUILD_ID
+    )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
     assert result.replay_failure is None, result.replay_failure

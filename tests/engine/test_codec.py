@@ -36,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         generate_key,
         parse_keys,
     )
+    from tests.conftest import TEST_BUILD_ID
 
 EMAIL = "ada.lovelace@example.com"
 NEW, OLD = parse_keys(f"{generate_key()},{generate_key()}")
@@ -197,7 +198,11 @@ async def run_signup(env: WorkflowEnvironment, activity_name: str) -> tuple[str,
     task_queue = f"tq-{uuid.uuid4()}"
     workflow_id = f"signup-{uuid.uuid4()}"
     async with Worker(
-        env.client, task_queue=task_queue, workflows=[SignupWorkflow], activities=[welcome, bounce]
+        env.client,
+        task_queue=task_queue,
+        workflows=[SignupWorkflow],
+        activities=[welcome, bounce],
+        build_id=TEST_BUILD_ID,
     ):
         handle = await env.client.start_workflow(
             SignupWorkflow.run,

@@ -11,6 +11,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from inngest_temporal import Dispatcher, Router, Sessions, build_worker
 from inngest_temporal.store import StoredEvent
+from tests.conftest import TEST_BUILD_ID
 from tests.engine.conftest import LogDatabase
 from tests.engine.pings import ping, ping_registry
 from tests.support import unique
@@ -43,7 +44,7 @@ async def test_a_repeated_event_id_starts_nothing_while_pending_or_after_its_key
             sessions, Router(faults.client(dev_env.client), task_queue, registry)
         )
         runs = Dispatcher(sessions, Router(dev_env.client, task_queue, registry))
-        async with build_worker(dev_env.client, runs, task_queue, []):
+        async with build_worker(dev_env.client, runs, task_queue, [], build_id=TEST_BUILD_ID):
             accepted, routed = await dispatcher.send([event])
             assert (accepted.ids, list(accepted.stored), routed) == ([event.id], [event.id], False)
 

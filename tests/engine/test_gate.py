@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from inngest_temporal.gate import GateWorkflow
     from inngest_temporal.permits import GRANTED_SIGNAL, Holder
     from inngest_temporal.sandbox import sandbox
+    from tests.conftest import TEST_BUILD_ID
     from tests.support import unique
 
 SIGNAL_DELAY = timedelta(seconds=0.5)
@@ -84,6 +85,7 @@ async def test_a_run_arriving_while_the_gate_grants_is_not_stranded(
         activities=activity_methods([GateActivities(client, task_queue, Registry([]))]),
         interceptors=[SlowGrantSignals()],
         workflow_runner=sandbox(),
+        build_id=TEST_BUILD_ID,
     )
     async with worker:
         first, second, third = [await holder(client, task_queue) for _ in range(3)]

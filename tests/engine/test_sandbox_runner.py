@@ -40,6 +40,7 @@ import inngest_temporal.gate
 from inngest_temporal import payload_passes
 from inngest_temporal.gate import GateWorkflow
 from inngest_temporal.sandbox import sandbox
+from tests.conftest import TEST_BUILD_ID
 from tests.engine import rendezvous
 from tests.engine.sandbox_workflows import DrawsAUuid, Greeting, GreetsTwice, greet
 
@@ -72,6 +73,7 @@ async def versions_reported(
         task_queue=task_queue,
         workflows=[module.ReportsItsVersion],
         workflow_runner=runner,
+        build_id=TEST_BUILD_ID,
     ):
         for version in ("first", "second, deployed later"):
             source.write_text(VERSIONED.format(version=version))
@@ -110,7 +112,11 @@ async def test_the_sandbox_refuses_nondeterminism_on_every_run_of_a_module(
     rendezvous.GO_ON.clear()
     runner = sandbox(("tests.engine.rendezvous",))  # the runs and the test share its events
     async with Worker(
-        client, task_queue=task_queue, workflows=[DrawsAUuid], workflow_runner=runner
+        client,
+        task_queue=task_queue,
+        workflows=[DrawsAUuid],
+        workflow_runner=runner,
+        build_id=TEST_BUILD_ID,
     ):
         first = await draw(held=False)
         # A run holds its activation open on one of the worker's threads while another run of
@@ -185,6 +191,7 @@ async def run_once(env: WorkflowEnvironment, runner: WorkflowRunner) -> tuple[li
         workflows=[GreetsTwice],
         activities=[greet],
         workflow_runner=runner,
+        build_id=TEST_BUILD_ID,
     ):
         with sandbox_entries() as entries:
             result = await client.execute_workflow(

@@ -1,6 +1,6 @@
 """A worker process for the engine tests' toy functions: `python -m tests.engine.worker_main`,
 configured by the same environment as worker.py (TEMPORAL_ADDRESS, DATABASE_URL, TASK_QUEUE,
-PAYLOAD_ENCRYPTION_KEY) plus ENGINE_TEST_JOURNAL and FUNCTION_OVERRIDES."""
+PAYLOAD_ENCRYPTION_KEY, WORKER_BUILD_ID) plus ENGINE_TEST_JOURNAL and FUNCTION_OVERRIDES."""
 
 import json
 import os
@@ -36,7 +36,13 @@ async def main() -> None:
         session_factory(engine),
         Router(client, task_queue, Registry(FUNCTIONS, overrides=overrides)),
     )
-    workers = build_worker(client, dispatcher, task_queue, activity_methods([ToyActivities()]))
+    workers = build_worker(
+        client,
+        dispatcher,
+        task_queue,
+        activity_methods([ToyActivities()]),
+        build_id=os.environ.get("WORKER_BUILD_ID"),
+    )
     print(f"{READY} {task_queue}", flush=True)
     await workers.run()
 
