@@ -24,7 +24,7 @@ async def test_every_workflow_task_names_the_build_that_ran_it(
     assert await task_builds(run) == ["release-7"]
 
 
-def test_the_admission_gates_worker_reports_the_same_build(
+async def test_the_admission_gates_worker_reports_the_same_build(
     dev_env: WorkflowEnvironment, sessions: Sessions, task_queue: str
 ) -> None:
     """The gates' queue serves only runs admitted before permits moved to the database (none
