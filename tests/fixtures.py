@@ -1,7 +1,9 @@
 """The suite's fixtures (see tests/conftest.py for what they give and why they live here)."""
 
+import asyncio
 import fcntl
 import os
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -10,11 +12,19 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 from inngest_temporal import Sessions, create_engine, session_factory
 from inngest_temporal.codec import data_converter, parse_keys
-from tests.conftest import ROOT, TEST_ENCRYPTION_KEY, tool
+from tests.conftest import (
+    ONE_PARTITION,
+    ROOT,
+    SHARED_DEV_SERVER,
+    SQLITE_PRAGMAS,
+    TEST_ENCRYPTION_KEY,
+    tool,
+)
 from tests.postgres import make_template, running_postgres
 
 CONVERTER = data_converter(parse_keys(TEST_ENCRYPTION_KEY))
@@ -95,23 +105,32 @@ async def start_dev_server(*extra_args: str) -> WorkflowEnvironment:
         data_converter=CONVERTER,
         ui=False,
         dev_server_log_level="error",
-        dev_server_extra_args=[
-            *("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"),
-            *extra_args,
-        ],
+        dev_server_extra_args=[*SQLITE_PRAGMAS, *extra_args],
     )
+
+
+async def connect_when_up(address: str, timeout: float = 60) -> Client:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client = await Client.connect(address, data_converter=CONVERTER)
+            await client.service_client.check_health()
+            return client
+        except Exception:  # not listening yet, or not serving yet
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 @pytest.fixture(scope="session")
 async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
-    """Task queues of one partition (the server's default is four): every test's task queues are
-    new, and loading and polling four partitions of each cost the suite's dev servers a quarter
-    of their CPU (23.4 -> 17.7 s over a run, measured). One partition hands a light load to the
-    worker that polled last, though: tests of several worker processes use `partitioned_env`."""
-    env = await start_dev_server(
-        *("--dynamic-config-value", "matching.numTaskqueueReadPartitions=1"),
-        *("--dynamic-config-value", "matching.numTaskqueueWritePartitions=1"),
-    )
+    """The dev server the xdist controller started for all the suite's processes (its task
+    queues of one partition, see tests/conftest.py), or one of this process's own."""
+    shared = os.environ.get(SHARED_DEV_SERVER)
+    if shared:
+        yield WorkflowEnvironment.from_client(await connect_when_up(shared))
+        return
+    env = await start_dev_server(*ONE_PARTITION)
     yield env
     await env.shutdown()
 
