@@ -78,9 +78,7 @@ _dev_server = pytest.StashKey["subprocess.Popen[bytes]"]()
 def _start_dev_server() -> "subprocess.Popen[bytes]":
     """Started here without waiting for it: the processes that run tests connect once it
     answers (tests/fixtures.py), and they take seconds to start themselves."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = subprocess.Popen(
         [
             *(tool("temporal"), "server", "start-dev", "--headless", "--log-level", "error"),
@@ -98,6 +96,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (xdist) start them at once and run short ones beside them, instead of one process running a
     long one alone at the end."""
     items.sort(key=lambda item: item.get_closest_marker("long") is None)
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def tool(name: str) -> str:

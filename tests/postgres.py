@@ -17,7 +17,6 @@ import os
 import pwd
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -26,6 +25,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from tests.conftest import free_port
 
 DEBIAN_BINARIES = Path("/usr/lib/postgresql")
 PROGRAMS = ("initdb", "pg_ctl", "createdb")
@@ -62,13 +63,6 @@ def find_binaries() -> Path:
         f"PostgreSQL's programs ({', '.join(PROGRAMS)}) not found in {DEBIAN_BINARIES}/*/bin or "
         "on PATH: install Debian's `postgresql` package (`make tools` does, as root)"
     )
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -128,7 +122,7 @@ class TemporaryPostgres:
         """Another process may take the free port before the server binds it: try another (a
         setting appended again to postgresql.conf overrides the earlier one)."""
         for attempt in range(attempts):
-            self.port = _free_port()
+            self.port = free_port()
             settings = {
                 **SETTINGS,
                 "port": str(self.port),

@@ -3,7 +3,6 @@ same database file (so its workflows survive), for tests of what happens while T
 
 import asyncio
 import signal
-import socket
 import subprocess
 from datetime import timedelta
 from pathlib import Path
@@ -12,13 +11,7 @@ from typing import IO
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 
-from tests.conftest import tool
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.conftest import SQLITE_PRAGMAS, free_port, tool
 
 
 class TemporalDevServer:
@@ -53,7 +46,7 @@ class TemporalDevServer:
                 *(tool("temporal"), "server", "start-dev", "--headless"),
                 *("--ip", "127.0.0.1", "--port", str(self.port)),
                 *("--db-filename", str(self.db_path), "--log-level", "error"),
-                *("--sqlite-pragma", "journal_mode=wal", "--sqlite-pragma", "synchronous=normal"),
+                *SQLITE_PRAGMAS,
             ],
             stdout=self._log,
             stderr=self._log,

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 import uvicorn
 from fastapi import FastAPI
 
-from tests.temporal_server import free_port
+from tests.conftest import free_port
 
 
 @asynccontextmanager

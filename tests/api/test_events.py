@@ -1,16 +1,13 @@
 """The event API: fan-out, dedupe, all-or-nothing validation, event key, Inngest SDK."""
 
-import asyncio
 import base64
 import json
 import secrets
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 
 from api.main import create_app
@@ -19,6 +16,7 @@ from inngest_temporal.keys import seeded_ids
 from inngest_temporal.store import StoredEvent
 from settings import Settings
 from tests.api.conftest import Api, app_with
+from tests.api.live import served
 from tests.support import eventually, unique
 
 
@@ -176,25 +174,12 @@ async def test_unknown_event_id_is_404(api: Api) -> None:
     assert "does-not-exist" in response.json()["detail"]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 async def live_url(api: Api) -> AsyncIterator[str]:
     """The same app served over real HTTP, for clients that bring their own HTTP stack."""
     settings = Settings(**api.settings.model_dump() | {"event_key": "inngest-key"})
-    app = create_app(settings, connect=lambda: _done(api.client))
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn exposes no started event
-        await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    await task
+    async with served(create_app(settings, connect=lambda: _done(api.client))) as url:
+        yield url
 
 
 async def _done(value: Any) -> Any:

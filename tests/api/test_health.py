@@ -10,8 +10,8 @@ from temporalio.testing import WorkflowEnvironment
 from inngest_temporal import Sessions, create_engine, session_factory
 from settings import Settings
 from tests.api.conftest import Api, running_api
+from tests.conftest import free_port
 from tests.support import unique
-from tests.temporal_server import free_port
 
 
 def signup_event() -> dict[str, object]:
