@@ -34,7 +34,7 @@ from inngest_temporal import EventKeys, create_engine, session_factory
 from inngest_temporal.client import connect_temporal
 from inngest_temporal.codec import EncryptionCodec, data_converter
 from inngest_temporal.codec_server import add_codec_cors, codec_router
-from inngest_temporal.http import EngineServices, EventApiLimits, include_event_api
+from inngest_temporal.http import EngineServices, EventApiLimits, add_routes, include_event_api
 from inngest_temporal.json_body import JsonBodyLimits
 from settings import Settings, load_settings
 
@@ -112,13 +112,14 @@ def create_app(
         orders,
         refunds,
     ):
-        app.include_router(module.router)
+        add_routes(app, module.router)
     if settings.is_development:
-        app.include_router(dev.router)
+        add_routes(app, dev.router)
     if encryption:
         # The Web UI decodes through this; outside development only staff may.
         authorize = None if settings.is_development else require_staff
-        app.include_router(codec_router(EncryptionCodec(encryption), authorize))
+        codec = codec_router(EncryptionCodec(encryption), authorize, responses=ERROR_RESPONSES)
+        add_routes(app, codec)
         add_codec_cors(app, settings.codec_cors_origins)
     return app
 

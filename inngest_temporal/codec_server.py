@@ -35,11 +35,15 @@ def codec_router(
     authorize: Callable[..., Any] | None = None,
     *,
     prefix: str = DEFAULT_PREFIX,
+    responses: dict[int | str, dict[str, Any]] | None = None,
 ) -> APIRouter:
     """Routes for the codec protocol. `authorize` is a FastAPI dependency run before each call
-    (raise HTTPException to refuse); None means anyone who reaches the route may decode."""
+    (raise HTTPException to refuse); None means anyone who reaches the route may decode.
+    `responses`: documented on each route (the application's error answers)."""
     dependencies = [Depends(authorize)] if authorize is not None else []
-    router = APIRouter(prefix=prefix, tags=["codec"], dependencies=dependencies)
+    router = APIRouter(
+        prefix=prefix, tags=["codec"], dependencies=dependencies, responses=responses
+    )
 
     @router.post("/encode")
     async def encode(request: Request) -> Response:

@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from ulid import ULID
 
 from api.deps import ServicesDep
-from api.errors import BadRequest, Conflict, Gone, Unauthorized
+from api.errors import ERROR_RESPONSES, BadRequest, Conflict, Gone, Unauthorized
 from api.security import CurrentUser, is_admin_email, issue_access_token
 from auth.tokens import ExpiredToken, InvalidToken, verify_token
 from db.models import User
@@ -28,7 +28,7 @@ from events.users import (
 )
 from inngest_temporal import CamelModel, utcnow
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class SignupRequest(CamelModel):

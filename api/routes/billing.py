@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, status
 from stripe import StripeClient
 
 from api.deps import ServicesDep
-from api.errors import BadGateway, Conflict, NotFound, Unavailable
+from api.errors import ERROR_RESPONSES, BadGateway, Conflict, NotFound, Unavailable
 from api.security import CurrentUser
 from api.subscription_records import NewSubscription, SubscriptionRecords, announcement, live
 from db.models import Subscription, User
@@ -21,7 +21,7 @@ from events.users import PaidPlan
 from inngest_temporal import CamelModel
 from settings import Settings
 
-router = APIRouter(prefix="/api/billing", tags=["billing"])
+router = APIRouter(prefix="/api/billing", tags=["billing"], responses=ERROR_RESPONSES)
 
 
 async def get_stripe(services: ServicesDep) -> StripeClient | None:

@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from api.deps import SessionsDep, SettingsDep
-from api.errors import NotFound
+from api.errors import ERROR_RESPONSES, NotFound
 from db.models import OutboxMessage
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/dev", tags=["dev"])
+router = APIRouter(prefix="/api/dev", tags=["dev"], responses=ERROR_RESPONSES)
 
 
 class OutboxView(CamelModel):

@@ -9,8 +9,9 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from api.deps import ServicesDep
+from api.errors import ERROR_RESPONSES
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], responses=ERROR_RESPONSES)
 _TIMEOUT = timedelta(seconds=2)
 
 

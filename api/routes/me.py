@@ -7,12 +7,13 @@ from fastapi import APIRouter
 from sqlalchemy import update
 
 from api.deps import ServicesDep
+from api.errors import ERROR_RESPONSES
 from api.security import CurrentUser
 from db.models import User
 from events.users import OnboardingCompleted, OnboardingCompletedData
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/me", tags=["me"])
+router = APIRouter(prefix="/api/me", tags=["me"], responses=ERROR_RESPONSES)
 
 
 class OnboardingStatus(CamelModel):

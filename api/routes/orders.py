@@ -16,7 +16,7 @@ from sqlalchemy import select
 from ulid import ULID
 
 from api.deps import ServicesDep, SessionsDep
-from api.errors import Conflict, NotFound, Unprocessable
+from api.errors import ERROR_RESPONSES, Conflict, NotFound, Unprocessable
 from api.params import OrderIdPath
 from api.security import STAFF_ONLY, CurrentUser, Viewer
 from db.models import Order, OrderLine, Product
@@ -29,7 +29,7 @@ from events.orders import (
 )
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/orders", tags=["orders"])
+router = APIRouter(prefix="/api/orders", tags=["orders"], responses=ERROR_RESPONSES)
 
 MAX_TOTAL_CENTS = 2**31 - 1  # the orders table's integer column
 

@@ -4,10 +4,11 @@ from fastapi import APIRouter
 from sqlalchemy import select
 
 from api.deps import SessionsDep
+from api.errors import ERROR_RESPONSES
 from db.models import Product
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/products", tags=["products"])
+router = APIRouter(prefix="/api/products", tags=["products"], responses=ERROR_RESPONSES)
 
 
 class ProductView(CamelModel):

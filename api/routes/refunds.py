@@ -18,7 +18,7 @@ from ulid import ULID
 
 from activities.refunds import needs_approval
 from api.deps import ServicesDep, SessionsDep
-from api.errors import Conflict, NotFound, Unprocessable
+from api.errors import ERROR_RESPONSES, Conflict, NotFound, Unprocessable
 from api.params import OrderIdPath
 from api.security import STAFF_ONLY, CurrentUser, Viewer
 from api.services import Services
@@ -32,7 +32,7 @@ from events.orders import (
 )
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/refunds", tags=["refunds"])
+router = APIRouter(prefix="/api/refunds", tags=["refunds"], responses=ERROR_RESPONSES)
 
 REFUNDABLE = ("fulfilled", "shipped")
 DECISION_POLL_SECONDS = 0.1

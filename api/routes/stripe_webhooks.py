@@ -8,12 +8,12 @@ from fastapi import APIRouter, Request
 from pydantic import ValidationError
 
 from api.deps import ServicesDep
-from api.errors import BadRequest
+from api.errors import ERROR_RESPONSES, BadRequest
 from api.stripe_events import Ignored, StripeEvent, StripeTranslator
 from api.subscription_records import SubscriptionRecords
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/api/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
 
 # Stripe's own default: a signature older than five minutes is a replay.
 SIGNATURE_TOLERANCE_SECONDS = 300

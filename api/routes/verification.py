@@ -8,13 +8,13 @@ from typing import Literal
 from fastapi import APIRouter, Query
 
 from api.deps import ServicesDep
-from api.errors import BadRequest, Conflict, Gone, NotFound
+from api.errors import ERROR_RESPONSES, BadRequest, Conflict, Gone, NotFound
 from auth.tokens import ExpiredToken, InvalidToken, verify_token
 from db.models import User
 from events.users import EmailVerified, EmailVerifiedData
 from inngest_temporal import CamelModel
 
-router = APIRouter(prefix="/api/auth", tags=["auth"])
+router = APIRouter(prefix="/api/auth", tags=["auth"], responses=ERROR_RESPONSES)
 
 
 class VerifiedResponse(CamelModel):
