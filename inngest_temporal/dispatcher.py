@@ -28,14 +28,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy import bindparam, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
-from sqlalchemy.orm import Session
 from ulid import ULID
 
-from inngest_temporal.db import Sessions, insert_ignore, is_postgresql, utcnow
+from inngest_temporal.db import Sessions, is_postgresql, utcnow
 from inngest_temporal.events import Event
+from inngest_temporal.log_insert import insert_new
 from inngest_temporal.outcomes import Outcomes
 from inngest_temporal.router import Route, RouteFailure, Router
-from inngest_temporal.store import EventRoute, StoredEvent, events_table
+from inngest_temporal.store import EventRoute, StoredEvent
 
 log = logging.getLogger("inngest_temporal.dispatcher")
 
@@ -135,7 +135,7 @@ class Dispatcher:
             }
             for event_id, p in payloads.items()
         ]
-        inserted = await session.run_sync(_insert_new, rows)
+        inserted = await insert_new(session, rows)
         if self._on_stored is not None and inserted:
             await self._on_stored(session, [typed[i] for i in typed if i in inserted])
         duplicates = [i for i in payloads if i not in inserted and i not in self._unwritten.routed]
@@ -430,20 +430,6 @@ _DUE = (
     .order_by(StoredEvent.received_at)
 )
 _ANY_DUE = _DUE.limit(1)
-
-
-def _insert_new(session: Session, rows: list[dict[str, Any]]) -> set[str]:
-    """Inserts the rows not in the log yet, and says which. Core on the transaction's
-    connection, all in one hop to SQLAlchemy's sync side: the ORM's execute adds nothing to an
-    insert of plain rows but its own bookkeeping."""
-    connection = session.connection()
-    insert = insert_ignore(connection, events_table)
-    if len(rows) == 1:
-        # One event (most requests): whether it was new is the row count, with no RETURNING
-        # to fetch.
-        result = connection.execute(insert, rows[0])
-        return {rows[0]["id"]} if result.rowcount == 1 else set()
-    return set(connection.scalars(insert.returning(events_table.c.id), rows).all())
 
 
 async def _to_the_end(work: Coroutine[Any, Any, T]) -> T:
