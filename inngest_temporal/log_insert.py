@@ -1,13 +1,14 @@
 """Adding accepted events to the log, in the caller's transaction, and saying which were new.
 
 Most requests carry one event. On SQLite (the default database) it goes straight to the driver,
-as a statement prepared once per engine: SQLAlchemy's execution of a compiled insert (its
-execution context, parameter processing and result) cost more than the insert itself, 0.34M
-instructions of the 6.1M the API spends on a signup outside Temporal's client, measured with
-callgrind. The parameters still go through each column type's own bind processor for the
-engine's dialect, so the row is stored exactly as SQLAlchemy stores it, and the statement runs on
-the session's connection, inside its transaction (begun by the engine's BEGIN IMMEDIATE). What
-this skips is only SQLAlchemy's per-statement events (none is registered) and its echo.
+as a statement prepared once per engine: through SQLAlchemy's execution of a compiled insert (its
+execution context, parameter processing and result) it cost 0.39M instructions, this way 0.25M,
+most of it SQLite's own work (callgrind); 0.11M of the 6.1M a signup costs the API outside
+Temporal's client (bench/api_instructions.py). The parameters still go through each column
+type's own bind processor for the engine's dialect, so the row is stored exactly as SQLAlchemy
+stores it, and the statement runs on the session's connection, inside its transaction (begun by
+the engine's BEGIN IMMEDIATE). What this skips is only SQLAlchemy's per-statement events (none
+is registered) and its echo.
 PostgreSQL, and several events at once, go through SQLAlchemy Core."""
 
 from collections.abc import Callable
